@@ -1,0 +1,50 @@
+# Every target creates the virtual environment first if it is missing (or out of date).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PIP_VERSION := 26.3
+export PYTHONHASHSEED := 0
+# Stage commands in dvc.yaml call `python`: make it the project's.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help env repro test lint format test-all bench-generate bench-ingest lock clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "pip==$(PIP_VERSION)"
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@touch $(STAMP)
+
+env: $(STAMP) ## Create .venv and install the pinned dependencies
+
+repro: $(STAMP) ## Run the whole DVC pipeline on the default (synthetic) data
+	$(VENV)/bin/dvc repro
+
+lint: $(STAMP) ## Ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint ## Lint, then the test suite (slow end-to-end tests included)
+	$(PY) -m pytest
+
+bench-generate: $(STAMP) ## Benchmark the synthetic generator (about 10M events)
+	$(PY) scripts/bench_generate.py --customers 150000
+
+bench-ingest: $(STAMP) ## Benchmark validation + write of about 10M events
+	$(PY) scripts/bench_ingest.py --customers 150000
+
+lock: $(STAMP) ## Re-pin requirements.lock from the current environment
+	{ echo "# Exact versions installed by 'make' (pip install -c requirements.lock -e .[dev]); regenerate with 'make lock'."; \
+	  $(VENV)/bin/pip freeze --exclude-editable | sort -f; } > requirements.lock
+
+clean: ## Remove pipeline outputs (not the environment)
+	rm -rf data/raw data/validated data/features reports exports mlflow.db optuna.db

@@ -1,0 +1,1 @@
+"""Raw events to validated events, point-in-time feature tables and labels."""

@@ -1,0 +1,1 @@
+"""Training, tuning, calibration, evaluation, explanation and scoring code (no model files)."""

@@ -1,0 +1,1 @@
+"""Thin entry points called by DVC stages and the ``segments`` CLI."""

@@ -1,0 +1,116 @@
+"""The one place where ``params.yaml`` is read and validated into typed objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from features.contract import EVENT_COLUMNS, EVENT_TYPES
+from features.synthetic import ShopSpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathParams(_Strict):
+    raw_dir: Path = Path("data/raw/synthetic")
+    validated_dir: Path = Path("data/validated")
+    ingest_report: Path = Path("reports/ingest.json")
+    features_dir: Path = Path("data/features")
+    features_report: Path = Path("reports/features.json")
+
+
+class SourceParams(_Strict):
+    """Where raw events come from and how their columns map onto the event contract."""
+
+    kind: Literal["events", "online_retail_ii"] = "events"
+    path: Path
+    customers_path: Path | None = None
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    timezone: str | None = None  # zone of naive timestamps; None: UTC, or the built-in mapping's
+    column_map: dict[str, str] = Field(default_factory=dict)
+    event_type_map: dict[str, str] = Field(default_factory=dict)
+    default_event_type: str | None = None
+    customers_column_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("column_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(EVENT_COLUMNS))
+        if unknown:
+            raise ValueError(
+                f"column_map keys must be contract columns {list(EVENT_COLUMNS)}; got {unknown}"
+            )
+        return value
+
+    @field_validator("event_type_map")
+    @classmethod
+    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted({v for v in value.values() if v not in EVENT_TYPES})
+        if bad:
+            raise ValueError(f"event_type_map values must be one of {list(EVENT_TYPES)}; got {bad}")
+        return value
+
+
+class SufficiencyParams(_Strict):
+    min_purchasing_customers: int = Field(500, ge=1)
+    min_history_days: int = Field(365, ge=1)
+
+
+class IngestParams(_Strict):
+    source: SourceParams
+    reference_time: str | None = None
+    max_reject_fraction: float = Field(0.05, ge=0.0, le=1.0)
+    sufficiency: SufficiencyParams = SufficiencyParams()
+
+
+class ExplicitSnapshots(_Strict):
+    """Cutoffs set by hand instead of derived from the data (all three together)."""
+
+    training: list[str]
+    holdout: str
+    scoring: str
+
+
+class FeatureParams(_Strict):
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    step_days: int = Field(30, ge=1)
+    min_history_days: int = Field(90, ge=0)
+    min_training_snapshots: int = Field(3, ge=1)
+    order_windows_days: tuple[int, ...] = (7, 30, 90, 365)
+    activity_windows_days: tuple[int, ...] = (30, 90)
+    include_sensitive: bool = False
+    snapshots: ExplicitSnapshots | None = None
+
+
+class TargetParams(_Strict):
+    horizon_days: int = Field(ge=1)
+    lookback_days: int | None = None  # churn only: who counts as a customer who can churn
+
+
+class TargetsParams(_Strict):
+    churn: TargetParams = TargetParams(horizon_days=90, lookback_days=365)
+    propensity: TargetParams = TargetParams(horizon_days=30)
+    cltv: TargetParams = TargetParams(horizon_days=365)
+
+    def horizons(self) -> dict[str, int]:
+        return {name: target.horizon_days for name, target in self}
+
+
+class Params(_Strict):
+    seed: int = 42
+    paths: PathParams = PathParams()
+    synthetic: ShopSpec = ShopSpec()
+    ingest: IngestParams
+    features: FeatureParams = FeatureParams()
+    targets: TargetsParams = TargetsParams()
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate the parameters file; errors name the offending key."""
+    text = Path(path).read_text()
+    return Params.model_validate(yaml.safe_load(text) or {})

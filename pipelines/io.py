@@ -1,0 +1,115 @@
+"""Reading sources and writing layers; writes are atomic, so a failed run keeps earlier outputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from features.engine import to_arrow
+from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _format_of(path: Path, fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    name = path.name.lower()
+    if name.endswith(_PARQUET_SUFFIXES):
+        return "parquet"
+    if name.endswith(_CSV_SUFFIXES):
+        return "csv"
+    raise IngestError(f"{path}: cannot tell the format from the name; set ingest.source.format")
+
+
+def list_source_files(path: Path, fmt: str = "auto") -> list[Path]:
+    """The file itself, or every CSV/Parquet file below a folder, sorted so runs repeat."""
+    if not path.exists():
+        raise IngestError(f"{path}: input file or folder does not exist (ingest.source.path)")
+    if path.is_file():
+        return [path]
+    suffixes = _CSV_SUFFIXES + _PARQUET_SUFFIXES
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
+    if not files:
+        raise IngestError(f"{path}: folder holds no CSV or Parquet files")
+    return files
+
+
+def read_source(path: Path, fmt: str = "auto") -> pd.DataFrame:
+    """Raw rows unchanged, with provenance; CSV is read as text so validation sees type errors."""
+    frames = []
+    for file in list_source_files(Path(path), fmt):
+        if _format_of(file, fmt) == "csv":
+            sep = "\t" if file.name.lower().endswith(".tsv") else ","
+            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], sep=sep)
+        else:
+            frame = pd.read_parquet(file)
+        frame[SOURCE_FILE] = str(file)
+        frame[SOURCE_ROW] = range(len(frame))
+        frames.append(frame)
+    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if raw.empty:
+        raise IngestError(f"{path}: input is empty (no data rows)")
+    return raw
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; on success it replaces ``final`` in one rename."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+        old = final.with_name(f"{final.name}.tmp-old-{os.getpid()}")
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write JSON through a temporary file and rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    pq.write_table(to_arrow(frame), path)
+
+
+def write_events_by_month(events: pd.DataFrame, folder: Path) -> None:
+    """Hive-partitioned Parquet (``event_month=YYYY-MM``) so readers can prune by time."""
+    table = to_arrow(events.assign(event_month=events["event_time"].dt.strftime("%Y-%m")))
+    ds.write_dataset(
+        table,
+        folder,
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("event_month", pa.string())]), flavor="hive"),
+        basename_template="part-{i}.parquet",
+        existing_data_behavior="overwrite_or_ignore",
+        max_rows_per_group=1_000_000,
+    )
+
+
+def read_events(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read validated events back (all months) in contract column order."""
+    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
+    frame = table.to_pandas().drop(columns=["event_month"], errors="ignore")
+    return frame.sort_values(["event_time", "customer_id"], kind="stable").reset_index(drop=True)
