@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test lint format test-all bench-generate bench-ingest lock clean
+.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ bench-generate: $(STAMP) ## Benchmark the synthetic generator (about 10M events)
 
 bench-ingest: $(STAMP) ## Benchmark validation + write of about 10M events
 	$(PY) scripts/bench_ingest.py --customers 150000
+
+bench-features: $(STAMP) ## Benchmark one feature snapshot: DuckDB vs pandas at 2M and 20M events
+	$(PY) scripts/bench_features.py --events 2e6 2e7
+
+bench-score: $(STAMP) ## Benchmark scoring + exact SHAP reasons for 1M customers x 3 models (after make repro)
+	$(PY) scripts/bench_score.py --customers 1000000
+
+mlflow-ui: $(STAMP) ## Start the MLflow UI on the local tracking store
+	@echo "MLflow UI: http://127.0.0.1:5000  (store: $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db})"
+	$(VENV)/bin/mlflow ui --backend-store-uri "$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db}" --host 127.0.0.1 --port 5000
 
 lock: $(STAMP) ## Re-pin requirements.lock from the current environment
 	{ echo "# Exact versions installed by 'make' (pip install -c requirements.lock -e .[dev]); regenerate with 'make lock'."; \

@@ -37,28 +37,66 @@ def _epoch(moment: pd.Timestamp) -> int:
 
 
 def history(events: ir.Table, as_of: pd.Timestamp) -> ir.Table:
-    """Events strictly before the cutoff, with their age in days at the cutoff."""
-    before = events.filter(events.event_time < _ts(as_of))
-    age_s = _epoch(as_of) - before.event_time.epoch_seconds()
-    return before.mutate(age_days=age_s.cast("float64") / DAY_S)
+    """Events strictly before the cutoff.
+
+    The filter is on the raw ``event_time`` column, so readers can skip Parquet row groups and
+    files that hold only later events.
+    """
+    return events.filter(events.event_time < _ts(as_of))
 
 
-def orders_before(past: ir.Table) -> ir.Table:
-    """One row per order: its age, value, items and lines (purchases are order lines)."""
-    lines = past.filter(past.event_type == "purchase")
-    return lines.group_by(["customer_id", "order_id"]).aggregate(
-        age_days=_.age_days.min(),
+def _days_before(as_of: pd.Timestamp, moment: ir.TimestampValue) -> ir.FloatingValue:
+    """Age in days of `moment` at the cutoff, from whole seconds (Spark's epoch has no fraction;
+    flooring makes DuckDB agree to the bit)."""
+    return (_epoch(as_of) - moment.epoch_seconds().floor()).cast("float64") / DAY_S
+
+
+def _within(moment, as_of: pd.Timestamp, days: int):
+    """Predicate "fewer than `days` days before the cutoff" (age < days) on a timestamp column.
+
+    Comparing timestamps instead of computed ages keeps the per-event work to one comparison.
+    """
+    return moment > _ts(as_of - pd.Timedelta(days=days))
+
+
+def monetary_groups(past: ir.Table, as_of: pd.Timestamp) -> ir.Table:
+    """Purchase and refund rows reduced to one row per customer, type, order and category.
+
+    Orders, refunds and categories are all computed from this small table, so the events are
+    read once for the three families. ``last`` is the latest row of the group, ``n`` the number
+    of rows (order lines), ``n_90d`` the rows fewer than 90 days before the cutoff.
+    """
+    monetary = past.filter(past.event_type.isin(MONETARY_EVENT_TYPES))
+    return monetary.group_by(["customer_id", "event_type", "order_id", "category"]).aggregate(
+        last=_.event_time.max(),
+        n=_.count(),
+        n_90d=_.count(where=_within(_.event_time, as_of, 90)),
         value=_.amount.sum(),
         items=_.quantity.sum(),
-        lines=_.count(),
     )
 
 
-def order_features(orders: ir.Table, rules: FeatureRules) -> ir.Table:
+def orders_before(groups: ir.Table, as_of: pd.Timestamp) -> ir.Table:
+    """One row per order: its age (at its latest line), value, items and lines.
+
+    Purchases are order lines. ``gap`` is the days since the customer's previous order (null for
+    the first), so one aggregation gives the order and the inter-order interval features.
+    """
+    lines = groups.filter(groups.event_type == "purchase")
+    orders = lines.group_by(["customer_id", "order_id"]).aggregate(
+        placed=_.last.max(), value=_.value.sum(), items=_.items.sum(), lines=_.n.sum()
+    )
+    orders = orders.mutate(age_days=_days_before(as_of, orders.placed))
+    by_customer = ibis.window(group_by="customer_id", order_by=ibis.desc("age_days"))
+    return orders.mutate(gap=_.age_days.lag().over(by_customer) - _.age_days)
+
+
+def order_features(orders: ir.Table, as_of: pd.Timestamp, rules: FeatureRules) -> ir.Table:
+    """Frequency, monetary, recency, basket and inter-order interval features."""
     windows = {}
     for w in rules.order_windows_days:
-        windows[f"orders_{w}d"] = _.count(where=_.age_days < w)
-        windows[f"spend_{w}d"] = _.value.sum(where=_.age_days < w)
+        windows[f"orders_{w}d"] = _.count(where=_within(_.placed, as_of, w))
+        windows[f"spend_{w}d"] = _.value.sum(where=_within(_.placed, as_of, w))
     return orders.group_by("customer_id").aggregate(
         orders_total=_.count(),
         spend_total=_.value.sum(),
@@ -69,61 +107,76 @@ def order_features(orders: ir.Table, rules: FeatureRules) -> ir.Table:
         days_since_last_order=_.age_days.min(),
         days_since_first_order=_.age_days.max(),
         **windows,
-    )
-
-
-def interval_features(orders: ir.Table) -> ir.Table:
-    """Inter-order interval statistics (days between consecutive orders)."""
-    by_customer = ibis.window(group_by="customer_id", order_by=ibis.desc("age_days"))
-    gaps = orders.mutate(gap=_.age_days.lag().over(by_customer) - _.age_days)
-    gaps = gaps.filter(gaps.gap.notnull())
-    return gaps.group_by("customer_id").aggregate(
         mean_interorder_days=_.gap.mean(),
         std_interorder_days=_.gap.std(how="pop"),
         max_interorder_days=_.gap.max(),
     )
 
 
-def refund_features(past: ir.Table) -> ir.Table:
-    refunds = past.filter(past.event_type == "refund")
+def refund_features(groups: ir.Table) -> ir.Table:
+    """Refunded orders (distinct order ids), refunded amount, refunded orders in 90 days."""
+    refunds = groups.filter(groups.event_type == "refund")
     return refunds.group_by("customer_id").aggregate(
         refunds_total=_.order_id.nunique(),
-        refund_amount_total=_.amount.sum(),
-        refunds_90d=_.order_id.nunique(where=_.age_days < 90),
+        refund_amount_total=_.value.sum(),
+        refunds_90d=_.order_id.nunique(where=_.n_90d > 0),
     )
 
 
-def category_features(past: ir.Table) -> ir.Table:
-    """Breadth and concentration (Herfindahl index) of purchased categories."""
-    lines = past.filter((past.event_type == "purchase") & past.category.notnull())
-    per_category = lines.group_by(["customer_id", "category"]).aggregate(n=_.count())
-    totals = per_category.group_by("customer_id").aggregate(total=_.n.sum())
-    shares = per_category.join(totals, "customer_id").mutate(
-        share_sq=(_.n.cast("float64") / _.total) ** 2
-    )
-    return shares.group_by("customer_id").aggregate(
-        categories_bought=_.category.nunique(),
-        category_concentration=_.share_sq.sum(),
+def category_features(groups: ir.Table) -> ir.Table:
+    """Breadth and concentration (Herfindahl index, sum of squared shares) of bought categories."""
+    lines = groups.filter((groups.event_type == "purchase") & groups.category.notnull())
+    per_category = lines.group_by(["customer_id", "category"]).aggregate(n=_.n.sum())
+    return per_category.group_by("customer_id").aggregate(
+        categories_bought=_.count(),
+        category_concentration=(_.n * _.n).sum().cast("float64") / (_.n.sum() * _.n.sum()),
     )
 
 
-def activity_features(past: ir.Table, rules: FeatureRules) -> ir.Table:
+def activity_features(past: ir.Table, as_of: pd.Timestamp, rules: FeatureRules) -> ir.Table:
+    """Window counts and recency of each non-monetary event type: one row per seen customer.
+
+    The events are first reduced to one row per customer and event type (a narrow aggregation,
+    far cheaper per event than one wide conditional aggregation), then pivoted.
+    """
+    windows = rules.activity_windows_days
+    per_type = past.group_by(["customer_id", "event_type"]).aggregate(
+        last=_.event_time.max(),
+        **{f"n_{w}d": _.count(where=_within(_.event_time, as_of, w)) for w in windows},
+    )
     metrics = {}
     for kind in ACTIVITY_TYPES:
         is_kind = _.event_type == kind
-        for w in rules.activity_windows_days:
-            metrics[f"{kind}_{w}d"] = _.count(where=is_kind & (_.age_days < w))
-        metrics[f"days_since_last_{kind}"] = _.age_days.min(where=is_kind)
-    metrics["active_days_30d"] = past.event_time.date().nunique(where=past.age_days < 30)
-    return past.group_by("customer_id").aggregate(**metrics)
+        for w in windows:
+            metrics[f"{kind}_{w}d"] = _[f"n_{w}d"].sum(where=is_kind)
+        metrics[f"last_{kind}"] = _.last.max(where=is_kind)
+    table = per_type.group_by("customer_id").aggregate(**metrics)
+    recency = {
+        f"days_since_last_{k}": _days_before(as_of, table[f"last_{k}"]) for k in ACTIVITY_TYPES
+    }
+    return table.mutate(**recency).drop(*(f"last_{k}" for k in ACTIVITY_TYPES))
+
+
+def active_days(past: ir.Table, as_of: pd.Timestamp) -> ir.Table:
+    """Distinct calendar days (UTC) with any event in the 30 days before the cutoff."""
+    recent = past.filter(_within(past.event_time, as_of, 30))
+    return recent.group_by("customer_id").aggregate(active_days_30d=_.event_time.date().nunique())
 
 
 def population(events: ir.Table, customers: ir.Table, as_of: pd.Timestamp) -> ir.Table:
     """Customers known at the cutoff: signed up or seen in an event before it."""
-    seen = history(events, as_of).group_by("customer_id").aggregate(first_event=_.event_time.min())
+    seen = history(events, as_of).select("customer_id").distinct()
+    return _with_known(seen, customers, as_of).select("customer_id", "as_of")
+
+
+def _with_known(seen: ir.Table, customers: ir.Table, as_of: pd.Timestamp) -> ir.Table:
+    """`seen` (one row per customer seen before the cutoff) plus a row for every other customer
+    signed up before it: an outer join, so `seen` is computed once."""
     known = customers.filter(customers.first_seen < _ts(as_of)).select("customer_id")
-    ids = known.union(seen.select("customer_id"), distinct=True)
-    return ids.mutate(as_of=_ts(as_of))
+    table = seen.outer_join(known, "customer_id")
+    ids = ibis.coalesce(table.customer_id, table.customer_id_right)
+    table = table.mutate(customer_id=ids, as_of=_ts(as_of)).drop("customer_id_right")
+    return table.relocate("customer_id", "as_of")
 
 
 def _safe_ratio(numerator, denominator):
@@ -140,7 +193,8 @@ def _derived(table: ir.Table) -> ir.Table:
     return table.mutate(
         net_spend_total=_.spend_total - _.refund_amount_total,
         refund_rate=_safe_ratio(_.refund_amount_total, _.spend_total),
-        order_trend_30_90=_.orders_30d - _.orders_90d / 3.0,
+        order_trend_30_90=_.orders_30d
+        - _.orders_90d.cast("float64") / 3,  # Spark: 3.0 is a decimal
         spend_trend_90_365=_.spend_90d - _.spend_365d / 4.0,
         recency_over_interval=_safe_ratio(_.days_since_last_order, _.mean_interorder_days),
         email_click_rate_90d=_safe_ratio(_.email_click_90d, _.email_open_90d),
@@ -148,25 +202,45 @@ def _derived(table: ir.Table) -> ir.Table:
     )
 
 
+def _column_order(rules: FeatureRules) -> list[str]:
+    """Key, then the families in catalogue order, then attributes and derived features."""
+    orders = ["orders_total", "spend_total", "avg_order_value", "max_order_value"]
+    orders += ["avg_items_per_order", "avg_lines_per_order"]
+    orders += ["days_since_last_order", "days_since_first_order"]
+    for w in rules.order_windows_days:
+        orders += [f"orders_{w}d", f"spend_{w}d"]
+    orders += ["mean_interorder_days", "std_interorder_days", "max_interorder_days"]
+    orders += ["refunds_total", "refund_amount_total", "refunds_90d"]
+    orders += ["categories_bought", "category_concentration"]
+    for kind in ACTIVITY_TYPES:
+        orders += [f"{kind}_{w}d" for w in rules.activity_windows_days]
+        orders.append(f"days_since_last_{kind}")
+    return ["customer_id", "as_of", *orders, "active_days_30d", *rules.attribute_columns]
+
+
 def feature_table(
     events: ir.Table, customers: ir.Table, as_of: pd.Timestamp, rules: FeatureRules
 ) -> ir.Table:
-    """All feature families for one cutoff: one row per known customer, keyed by id and as_of."""
+    """All feature families for one cutoff: one row per known customer, keyed by id and as_of.
+
+    Two reads of the history: one narrow aggregation of every event (activity, and which
+    customers were seen) and one of its purchase and refund rows (orders, refunds, categories),
+    plus a read of the last 30 days only (active days).
+    """
     past = history(events, as_of)
-    orders = orders_before(past)
-    table = population(events, customers, as_of)
+    groups = monetary_groups(past, as_of)
+    table = _with_known(activity_features(past, as_of, rules), customers, as_of)
     for family in (
-        order_features(orders, rules),
-        interval_features(orders),
-        refund_features(past),
-        category_features(past),
-        activity_features(past, rules),
+        order_features(orders_before(groups, as_of), as_of, rules),
+        refund_features(groups),
+        category_features(groups),
+        active_days(past, as_of),
     ):
         table = table.left_join(family, "customer_id").drop("customer_id_right")
     attributes = customers.select("customer_id", "first_seen", *rules.attribute_columns)
     table = table.left_join(attributes, "customer_id").drop("customer_id_right")
-    tenure_s = _epoch(as_of) - table.first_seen.epoch_seconds()
-    table = table.mutate(tenure_days=tenure_s.cast("float64") / DAY_S).drop("first_seen")
+    table = table.mutate(tenure_days=_days_before(as_of, table.first_seen))
+    table = table.select(*_column_order(rules), "tenure_days")
     table = table.fill_null({c: 0 for c in _count_columns(table)})
     return _derived(table).order_by("customer_id")
 
@@ -188,8 +262,11 @@ def label_table(
         history(events, as_of)
         .filter(_.event_type == "purchase")
         .group_by("customer_id")
-        .aggregate(days_since_last_order=_.age_days.min())
+        .aggregate(last_order=_.event_time.max())
     )
+    last_order = last_order.mutate(
+        days_since_last_order=_days_before(as_of, last_order.last_order)
+    ).drop("last_order")
     table = population(events, customers, as_of).left_join(last_order, "customer_id")
     table = table.drop("customer_id_right")
     for target, horizon in horizons_days.items():

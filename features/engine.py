@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import ibis
@@ -15,9 +16,15 @@ from features.snapshots import SnapshotPlan
 
 
 def connect_duckdb(threads: int | None = None, memory_limit: str | None = None):
-    """A DuckDB connection pinned to UTC (timestamps are compared and shifted in UTC)."""
+    """A DuckDB connection pinned to UTC (timestamps are compared and shifted in UTC).
+
+    Results are sorted explicitly, so DuckDB need not preserve insertion order: that lets it
+    stream and aggregate in parallel with less memory. Memory beyond ``memory_limit`` (default:
+    80% of RAM) spills to a temporary directory instead of failing.
+    """
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET preserve_insertion_order = false")
     if threads:
         con.raw_sql(f"SET threads = {int(threads)}")
     if memory_limit:
@@ -36,6 +43,7 @@ def connect_spark(session=None):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="spark-warehouse-"))
             .getOrCreate()
         )
     return ibis.pyspark.connect(session)
@@ -62,8 +70,8 @@ def tables_from_frames(con, events: pd.DataFrame, customers: pd.DataFrame):
 def _register(con, name: str, table: pa.Table) -> None:
     if con.name == "duckdb":  # ibis 12's create_table of in-memory data fails on duckdb >= 1.5
         con.con.register(name, table)
-    else:
-        con.create_table(name, table.to_pandas(), overwrite=True)
+    else:  # a temporary view: nothing is written to a Spark warehouse folder
+        con._session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
 
 
 def load_tables(con, validated_dir: Path) -> tuple[ir.Table, ir.Table]:
@@ -90,9 +98,16 @@ def execute(con, expr: ir.Table) -> pd.DataFrame:
 
 
 def build_snapshots(
-    con, events: ir.Table, customers: ir.Table, plan: SnapshotPlan, rules: FeatureRules
+    con,
+    events: ir.Table,
+    customers: ir.Table,
+    plan: SnapshotPlan,
+    rules: FeatureRules,
+    on_cutoff=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Feature rows for every cutoff and label rows for every cutoff whose windows are observed."""
+    """Feature rows for every cutoff and label rows for every cutoff whose windows are observed.
+
+    ``on_cutoff(as_of)`` is called after each cutoff (progress reporting)."""
     horizons = {name: target.horizon_days for name, target in plan.targets.items()}
     feature_frames, label_frames = [], []
     for as_of in plan.all_cutoffs():
@@ -104,4 +119,6 @@ def build_snapshots(
             label_frames.append(
                 execute(con, label_table(events, customers, as_of, observed, rules))
             )
+        if on_cutoff is not None:
+            on_cutoff(as_of)
     return pd.concat(feature_frames, ignore_index=True), pd.concat(label_frames, ignore_index=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES, MONETARY_EVENT_TYPES
-from features.schemas import EventSchema
+from features.schemas import TEXT, EventSchema
 
 SOURCE_FILE, SOURCE_ROW, PRE_REASON = "_source_file", "_source_row", "_pre_reason"
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
@@ -75,7 +75,7 @@ def clean_strings(values: pd.Series) -> pd.Series:
         out[whole] = values[whole].astype("int64").astype(str)
         out[values.isna()] = None
         values = out
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     return text.mask(text == "")
 
 
@@ -122,6 +122,13 @@ def _parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return number, text.notna() & number.isna()
 
 
+def _present(values: pd.Series) -> pd.Series:
+    """Not missing; for text, also not blank."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.notna()
+    return clean_strings(values.astype(TEXT)).notna()
+
+
 def _parse(mapped: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Contract-typed columns plus the parse-failure masks the rules need."""
     parsed = pd.DataFrame(index=mapped.index)
@@ -132,8 +139,7 @@ def _parse(mapped: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, dict[str,
     parsed["amount"], bad_amount = _parse_number(mapped["amount"])
     parsed["quantity"], bad_quantity = _parse_number(mapped["quantity"])
     failures = {
-        "time_present": mapped["event_time"].notna()
-        & clean_strings(mapped["event_time"].astype("string")).notna(),
+        "time_present": _present(mapped["event_time"]),
         "bad_amount": bad_amount,
         "bad_quantity": bad_quantity,
     }
@@ -229,21 +235,32 @@ def validate_events(
     reason = _first_reason(masks, mapped.index)
     quarantine = build_quarantine(mapped, raw, masks, reason)
     accepted = parsed[reason.isna()]
-    duplicated = accepted.duplicated(keep="first")
+    duplicated = exact_duplicates(accepted)
     events = finalize_events(accepted[~duplicated])
     return IngestResult(events, quarantine, len(mapped), int(duplicated.sum()))
+
+
+def exact_duplicates(frame: pd.DataFrame) -> pd.Series:
+    """Rows equal to an earlier row in every column. Row hashes find the candidates fast; the
+    candidates are then compared value by value, so a hash collision never drops a row."""
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    duplicated = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        duplicated[candidates] = frame[candidates].duplicated(keep="first").to_numpy()
+    return pd.Series(duplicated, index=frame.index)
 
 
 def finalize_events(events: pd.DataFrame) -> pd.DataFrame:
     """Contract dtypes, deterministic order, then the pandera contract check."""
     out = events.astype(
         {
-            "customer_id": "string",
-            "event_type": "string",
-            "order_id": "string",
-            "product_id": "string",
-            "category": "string",
-            "channel": "string",
+            "customer_id": TEXT,
+            "event_type": TEXT,
+            "order_id": TEXT,
+            "product_id": TEXT,
+            "category": TEXT,
+            "channel": TEXT,
             "amount": "float64",
         }
     )

@@ -19,6 +19,7 @@ from features.ingest import (
     clean_strings,
     parse_event_time,
 )
+from features.schemas import TEXT
 
 ONLINE_RETAIL_COLUMNS = (
     "Invoice",
@@ -74,7 +75,7 @@ def map_columns(
             f"The file has columns {found}; set ingest.source.column_map in params.yaml."
         )
     if event_type_map:
-        types = mapped["event_type"].astype("string").str.strip()
+        types = mapped["event_type"].astype(TEXT).str.strip()
         mapped["event_type"] = types.map(lambda v: event_type_map.get(v, v) if pd.notna(v) else v)
     return mapped
 
@@ -175,7 +176,7 @@ def _customer_dtypes(customers: pd.DataFrame) -> pd.DataFrame:
         elif column == "marketing_consent":
             out[column] = out[column].map(_to_bool).astype("boolean")
         else:
-            out[column] = clean_strings(out[column].astype(object)).astype("string")
+            out[column] = clean_strings(out[column].astype(object)).astype(TEXT)
     ordered = list(CUSTOMER_COLUMNS) + [c for c in out.columns if c not in CUSTOMER_COLUMNS]
     return out[ordered].sort_values("customer_id", kind="stable").reset_index(drop=True)
 

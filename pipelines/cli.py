@@ -41,6 +41,64 @@ def ingest(params: Path = ParamsOption) -> None:
 
 
 @app.command()
+def score(
+    as_of: str = typer.Option(None, "--as-of", help="Cutoff date (default: the end of the data)."),
+    out: Path = typer.Option(None, "--out", help="Exports folder (default: score.exports_dir)."),
+    model_alias: str = typer.Option(
+        None, "--model-alias", help="Registry alias (default: champion)."
+    ),
+    allow_drift: bool = typer.Option(False, "--allow-drift", help="Export despite feature drift."),
+    csv: bool = typer.Option(False, "--csv", help="Also write segments.csv."),
+    quiet: bool = typer.Option(False, "--quiet", help="Only errors."),
+    params: Path = ParamsOption,
+) -> None:
+    """Score every customer with the registered models and publish exports/<as_of>/."""
+    from pipelines import score as stage
+    from pipelines.config import load_params
+
+    settings = load_params(params)
+    if csv:
+        settings = settings.model_copy(
+            update={"score": settings.score.model_copy(update={"csv": True})}
+        )
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        stage.run(
+            settings,
+            as_of=as_of,
+            alias=model_alias,
+            allow_drift=allow_drift,
+            exports_dir=out,
+            console=console,
+        )
+    except stage.ScoringError as error:
+        _err.print(f"[red]error:[/red] {error.cause}", highlight=False)
+        _err.print(f"  hint: {error.hint}", highlight=False)
+        raise typer.Exit(code=error.code) from error
+
+
+@app.command()
+def explain(
+    customer_id: str = typer.Argument(..., help="Customer id as in the export."),
+    out: Path = typer.Option(None, "--out", help="Exports folder (default: score.exports_dir)."),
+    params: Path = ParamsOption,
+) -> None:
+    """Print one customer's scores, tiers, segment and reasons from the latest export."""
+    from pipelines.config import load_params
+    from pipelines.explain import render_customer
+
+    settings = load_params(params)
+    folder = out or settings.score.exports_dir
+    try:
+        text = render_customer(folder, customer_id)
+    except (FileNotFoundError, KeyError) as error:
+        _err.print(f"[red]error:[/red] {error.args[0]}", highlight=False)
+        _err.print("  hint: run `segments score` first, and check the id", highlight=False)
+        raise typer.Exit(code=1) from error
+    Console().print(text)
+
+
+@app.command()
 def version() -> None:
     """Print the package and event-contract versions."""
     from importlib.metadata import version as package_version

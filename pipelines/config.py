@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.synthetic import ShopSpec
+from models.segmentation import SegmentRule, TierRules
+from models.tuning import SearchSpace
 
 
 class _Strict(BaseModel):
@@ -22,6 +24,10 @@ class PathParams(_Strict):
     ingest_report: Path = Path("reports/ingest.json")
     features_dir: Path = Path("data/features")
     features_report: Path = Path("reports/features.json")
+    bgnbd: Path = Path("data/bgnbd/bgnbd.parquet")
+    models_dir: Path = Path("data/models")
+    optuna_dir: Path = Path("data/optuna")
+    reports_dir: Path = Path("reports")
 
 
 class SourceParams(_Strict):
@@ -101,6 +107,59 @@ class TargetsParams(_Strict):
         return {name: target.horizon_days for name, target in self}
 
 
+class MlflowParams(_Strict):
+    tracking_uri: str = "sqlite:///mlflow.db"  # MLFLOW_TRACKING_URI overrides
+    artifact_root: Path = Path("mlartifacts")
+
+
+class TrainParams(_Strict):
+    max_training_snapshots: int = Field(6, ge=1)
+    n_trials: int = Field(12, ge=1)
+    timeout_s: float | None = 180
+    calibration: Literal["platt", "isotonic"] = "platt"
+    search: SearchSpace = SearchSpace()
+
+
+class GateParams(_Strict):
+    """Promotion: beat the best baseline (interval of the difference above this) and not lose
+    to the current champion by more than ``max_regression`` on the same holdout."""
+
+    min_difference: float = 0.0
+    max_regression: float = 0.0
+
+
+class EvaluateParams(_Strict):
+    n_bootstrap: int = Field(300, ge=20)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)
+    gate: GateParams = GateParams()
+
+
+class DriftParams(_Strict):
+    warn_psi: float = 0.1
+    refuse_psi: float = 0.25
+
+
+class ScoreParams(_Strict):
+    model_alias: str = "champion"
+    top_k_reasons: int = Field(3, ge=1, le=10)
+    exports_dir: Path = Path("exports")
+    csv: bool = False
+    id_salt_env: str = "SEGMENTS_ID_SALT"  # salt for pseudonymised ids in MLflow artifacts
+    drift: DriftParams = DriftParams()
+    tiers: TierRules = TierRules()
+    segments: list[SegmentRule]
+
+    @field_validator("segments")
+    @classmethod
+    def _catch_all_last(cls, rules: list[SegmentRule]) -> list[SegmentRule]:
+        if not rules or rules[-1].when:
+            raise ValueError("score.segments: the last rule must have no conditions (catch-all)")
+        names = [rule.name for rule in rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"score.segments: names must be unique, got {names}")
+        return rules
+
+
 class Params(_Strict):
     seed: int = 42
     paths: PathParams = PathParams()
@@ -108,6 +167,10 @@ class Params(_Strict):
     ingest: IngestParams
     features: FeatureParams = FeatureParams()
     targets: TargetsParams = TargetsParams()
+    mlflow: MlflowParams = MlflowParams()
+    train: TrainParams = TrainParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    score: ScoreParams | None = None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

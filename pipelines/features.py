@@ -20,6 +20,7 @@ from features.engine import (
 from features.snapshots import SnapshotPlan, SnapshotRules, explicit_plan, plan_snapshots
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, write_json, write_parquet
+from pipelines.progress import progress_bar
 
 
 def feature_rules(params: Params, customer_columns: list[str]) -> FeatureRules:
@@ -70,7 +71,11 @@ def main(params_path: str = "params.yaml") -> dict:
         if target.message:
             console.print(f"[yellow]note:[/yellow] {target.message}")
     rules = feature_rules(params, list(customers.columns))
-    features, labels = build_snapshots(con, events, customers, plan, rules)
+    with progress_bar(console) as bar:
+        task = bar.add_task("features and labels per cutoff", total=len(plan.all_cutoffs()))
+        features, labels = build_snapshots(
+            con, events, customers, plan, rules, on_cutoff=lambda _: bar.advance(task)
+        )
     with atomic_dir(params.paths.features_dir) as out:
         write_parquet(features, out / "features.parquet")
         write_parquet(labels, out / "labels.parquet")

@@ -113,3 +113,18 @@ def read_events(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
     frame = table.to_pandas().drop(columns=["event_month"], errors="ignore")
     return frame.sort_values(["event_time", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def fingerprint(paths: list[Path]) -> str:
+    """sha256 over the bytes of the given files (folders: every file below, in name order)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in map(Path, paths):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.name.encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
+import yaml
 
 from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestResult, validate_events
 
@@ -56,7 +62,6 @@ def online_retail_path() -> Path:
 
 def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
     """A params.yaml under tmp_path whose outputs also land under tmp_path."""
-    import yaml
 
     params = {
         "seed": 7,
@@ -70,3 +75,63 @@ def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
+
+
+# --- a whole pipeline, run once per session by the real `dvc repro` in a fresh copy --------------
+
+SMALL = {
+    ("synthetic", "n_customers"): 2500,
+    ("train", "n_trials"): 3,
+    ("train", "max_training_snapshots"): 2,
+    ("train", "timeout_s"): 60,
+    ("evaluate", "n_bootstrap"): 60,
+}
+SMALL_SEARCH = {"max_rounds": 80, "max_depth": [2, 4]}
+
+
+def _copy_repo(dest: Path) -> None:
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        source = REPO / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+
+
+def _shrink_params(dest: Path) -> None:
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    for (section, key), value in SMALL.items():
+        params[section][key] = value
+    params["train"]["search"].update(SMALL_SEARCH)
+    params["mlflow"]["tracking_uri"] = f"sqlite:///{dest / 'mlflow.db'}"
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def run_in(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Path:
+    dest = tmp_path_factory.mktemp("fresh") / "repo"
+    dest.mkdir()
+    _copy_repo(dest)
+    _shrink_params(dest)
+    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
+        run_in(command, dest)
+    result = run_in([str(Path(sys.executable).parent / "dvc"), "repro"], dest)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    mlflow.set_tracking_uri(f"sqlite:///{dest / 'mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{dest / 'mlflow.db'}")
+    return dest

@@ -1,0 +1,53 @@
+"""Simple baselines, scored on the same holdout rows as the model.
+
+Recency, frequency, an RFM score, last-period spend and BG/NBD (+ Gamma-Gamma for value). Each
+returns a score oriented like the target: higher = more churn risk / more likely to buy / more
+value. Customers a baseline cannot score (e.g. never-buyers for BG/NBD) rank lowest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _lowest_when_missing(score: pd.Series, floor: float | None = None) -> np.ndarray:
+    """Missing scores rank lowest: below every finite score, or at ``floor`` (probabilities: 0)."""
+    values = score.astype(float).to_numpy()
+    finite = values[np.isfinite(values)]
+    if floor is None:
+        floor = (finite.min() - 1.0) if len(finite) else 0.0
+    return np.where(np.isfinite(values), values, floor)
+
+
+def rfm_score(X: pd.DataFrame) -> pd.Series:
+    """Classic RFM: quintile scores 1-5 for recency (recent = 5), frequency and monetary, summed."""
+    recency = (-X["days_since_last_order"]).rank(pct=True, method="average")
+    frequency = X["orders_total"].rank(pct=True, method="average")
+    monetary = X["spend_total"].rank(pct=True, method="average")
+    quintile = lambda r: np.ceil(r.fillna(0) * 5).clip(1, 5)  # noqa: E731
+    score = quintile(recency) + quintile(frequency) + quintile(monetary)
+    return score.where(X["orders_total"] > 0, 0)
+
+
+def baseline_scores(X: pd.DataFrame, target: str, horizon_days: int) -> dict[str, np.ndarray]:
+    """Every baseline's score for ``target`` on the rows of ``X`` (features incl. BG/NBD)."""
+    recent_spend = X["spend_90d"] if target != "cltv" else X["spend_365d"] * horizon_days / 365
+    sign = -1.0 if target == "churn" else 1.0
+    scores = {
+        "recency": sign * -X["days_since_last_order"],
+        "frequency": sign * X["orders_total"],
+        "rfm_score": sign * rfm_score(X),
+        "last_period_spend": sign * recent_spend,
+    }
+    if target == "churn":
+        scores["bgnbd"] = X["bgnbd_p_no_order_churn"]
+    elif target == "propensity":
+        scores["bgnbd"] = 1 - X["bgnbd_p_no_order_propensity"]
+    else:
+        scores["bgnbd_gamma_gamma"] = X["bgnbd_expected_value"]
+    probabilities = {"bgnbd", "bgnbd_gamma_gamma"}  # valid values are >= 0: missing means 0
+    return {
+        name: _lowest_when_missing(score, 0.0 if name in probabilities else None)
+        for name, score in scores.items()
+    }

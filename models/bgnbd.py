@@ -1,0 +1,131 @@
+"""BG/NBD (purchase and dropout) and Gamma-Gamma (spend) models via pymc-marketing.
+
+Fitted per cutoff on that cutoff's feature table only, so their outputs are point-in-time and can
+serve both as baselines and as features: expected orders in a horizon, the probability of no
+order in a horizon (a better churn score than P(alive), which is 1 for every one-time buyer), and
+expected value in a horizon.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from features.catalogue import FeatureInfo
+
+BGNBD_COLUMNS = (
+    "bgnbd_p_no_order_churn",
+    "bgnbd_p_no_order_propensity",
+    "bgnbd_expected_orders",
+    "bgnbd_expected_value",
+)
+BGNBD_CATALOGUE = (
+    FeatureInfo(
+        "bgnbd_p_no_order_churn",
+        "bgnbd",
+        "probability",
+        "BG/NBD probability of no order in the churn horizon",
+        "{value:.0%} chance of no order in the churn window (BG/NBD)",
+    ),
+    FeatureInfo(
+        "bgnbd_p_no_order_propensity",
+        "bgnbd",
+        "probability",
+        "BG/NBD probability of no order in the propensity horizon",
+        "{value:.0%} chance of no order in the next weeks (BG/NBD)",
+    ),
+    FeatureInfo(
+        "bgnbd_expected_orders",
+        "bgnbd",
+        "orders",
+        "BG/NBD expected orders in the value horizon",
+        "{value:.1f} orders expected (BG/NBD)",
+    ),
+    FeatureInfo(
+        "bgnbd_expected_value",
+        "bgnbd",
+        "currency",
+        "BG/NBD x Gamma-Gamma expected spend in the value horizon",
+        "{value:,.0f} expected spend (BG/NBD)",
+    ),
+)
+
+
+def rfm_summary(features: pd.DataFrame) -> pd.DataFrame:
+    """The (frequency, recency, T) summary in days for buyers, from one cutoff's feature table.
+
+    frequency = repeat orders; recency = first to last order; T = first order to the cutoff.
+    """
+    buyers = features[features["orders_total"] > 0]
+    return pd.DataFrame(
+        {
+            "customer_id": buyers["customer_id"].to_numpy(),
+            "frequency": (buyers["orders_total"] - 1).to_numpy(dtype=float),
+            "recency": (buyers["days_since_first_order"] - buyers["days_since_last_order"])
+            .clip(lower=0)
+            .to_numpy(dtype=float),
+            "T": buyers["days_since_first_order"].to_numpy(dtype=float),
+            "monetary_value": buyers["avg_order_value"].to_numpy(dtype=float),
+        }
+    )
+
+
+def _quiet():
+    for name in ("pymc", "pytensor", "pymc_marketing"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="pymc.*")
+    warnings.filterwarnings("ignore", module="pytensor.*")
+    warnings.filterwarnings("ignore", module="pymc_marketing.*")
+
+
+def fit_bgnbd(summary: pd.DataFrame):
+    """Maximum a posteriori BG/NBD fit (fast; a full posterior is not needed for a baseline)."""
+    from pymc_marketing.clv import BetaGeoModel
+
+    _quiet()
+    model = BetaGeoModel(data=summary[["customer_id", "frequency", "recency", "T"]])
+    model.fit(method="map", progressbar=False)
+    return model
+
+
+def fit_gamma_gamma(summary: pd.DataFrame):
+    """Gamma-Gamma spend model on repeat buyers (it assumes spend independent of frequency)."""
+    from pymc_marketing.clv import GammaGammaModel
+
+    _quiet()
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    model = GammaGammaModel(data=repeat[["customer_id", "frequency", "monetary_value"]])
+    model.fit(method="map", progressbar=False)
+    return model
+
+
+def bgnbd_features(features: pd.DataFrame, horizon_days: dict[str, int]) -> pd.DataFrame:
+    """Per customer: P(no order) in the churn and propensity horizons, expected orders and
+    expected value in the cltv horizon. Non-buyers get NaN (the models do not apply to them)."""
+    summary = rfm_summary(features)
+    out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
+    if len(summary) < 20:
+        return out.assign(**{column: np.nan for column in BGNBD_COLUMNS})
+    bg, gg = fit_bgnbd(summary), fit_gamma_gamma(summary)
+    data = summary[["customer_id", "frequency", "recency", "T"]]
+    values = pd.DataFrame({"customer_id": summary["customer_id"]})
+    for target in ("churn", "propensity"):
+        no_order = bg.expected_probability_no_purchase(t=horizon_days[target], data=data)
+        values[f"bgnbd_p_no_order_{target}"] = _flat(no_order)
+    orders = _flat(bg.expected_purchases(data=data, future_t=horizon_days["cltv"]))
+    spend = _flat(gg.expected_customer_spend(data=summary.drop(columns=["recency", "T"])))
+    values["bgnbd_expected_orders"] = orders
+    values["bgnbd_expected_value"] = orders * spend
+    return out.merge(values, on="customer_id", how="left")
+
+
+def _flat(result) -> np.ndarray:
+    """Point values from pymc-marketing outputs (xarray with chain/draw dims after MAP)."""
+    array = result
+    for dim in ("chain", "draw"):
+        if hasattr(array, "dims") and dim in array.dims:
+            array = array.mean(dim)
+    return np.asarray(array, dtype=float).reshape(-1)

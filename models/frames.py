@@ -1,0 +1,81 @@
+"""Design matrices for a target: which cutoffs train, validate and test, and which rows count.
+
+Training uses the most recent ``max_training_snapshots`` training cutoffs except the last, which
+validates (early stopping, calibration, Optuna); the holdout cutoff is touched only by evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features.catalogue import KEY_COLUMNS
+
+TARGETS = ("churn", "propensity", "cltv")
+LABEL_COLUMNS = ("churn_eligible", "churn", "propensity", "cltv")
+TASKS = {"churn": "classification", "propensity": "classification", "cltv": "value"}
+
+
+@dataclass(frozen=True)
+class TargetCutoffs:
+    training: list[pd.Timestamp]
+    validation: pd.Timestamp
+    holdout: pd.Timestamp
+
+
+def target_cutoffs(plan: dict, target: str, max_training_snapshots: int) -> TargetCutoffs:
+    """Cutoffs from the snapshot plan (``snapshots.json``) for one target."""
+    entry = plan["targets"][target]
+    training = [pd.Timestamp(t) for t in entry["training"]]
+    if len(training) < 2:
+        raise ValueError(f"{target}: need at least 2 training cutoffs (train + validation)")
+    recent = training[-(max_training_snapshots + 1) :]
+    return TargetCutoffs(recent[:-1], recent[-1], pd.Timestamp(entry["holdout"]))
+
+
+def modelling_cutoffs(plan: dict, max_training_snapshots: int) -> list[pd.Timestamp]:
+    """Every cutoff any target trains, validates or is tested on, plus the scoring cutoff."""
+    cutoffs = {pd.Timestamp(plan["scoring"])}
+    for target in plan["targets"]:
+        chosen = target_cutoffs(plan, target, max_training_snapshots)
+        cutoffs |= {*chosen.training, chosen.validation, chosen.holdout}
+    return sorted(cutoffs)
+
+
+def feature_columns(features: pd.DataFrame) -> list[str]:
+    return [c for c in features.columns if c not in KEY_COLUMNS]
+
+
+def eligible_rows(joined: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Rows whose label is defined for the target (churn: eligible customers only)."""
+    rows = joined[joined[target].notna()]
+    if target == "churn":
+        rows = rows[rows["churn_eligible"].astype(bool)]
+    return rows
+
+
+@dataclass
+class Split:
+    X: pd.DataFrame
+    y: pd.Series
+    keys: pd.DataFrame
+
+
+def make_split(
+    features: pd.DataFrame, labels: pd.DataFrame, target: str, cutoffs: list[pd.Timestamp]
+) -> Split:
+    """Features joined to labels for the given cutoffs, restricted to the target's population."""
+    chosen = features[features["as_of"].isin(cutoffs)]
+    joined = chosen.merge(labels, on=list(KEY_COLUMNS), how="inner", validate="one_to_one")
+    rows = eligible_rows(joined, target).sort_values(list(KEY_COLUMNS), kind="stable")
+    rows = rows.reset_index(drop=True)
+    X = as_model_input(rows[feature_columns(features)])
+    y = rows[target].astype(float if TASKS[target] == "value" else int)
+    return Split(X, y, rows[list(KEY_COLUMNS)])
+
+
+def as_model_input(X: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 (so a signature never rejects a missing count), categories as text."""
+    numeric = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
+    return X.astype({c: "float64" for c in numeric})

@@ -1,0 +1,94 @@
+"""MLflow plumbing: the tracking store, one experiment per target, runs, the registry and aliases.
+
+The store defaults to a SQLite file (``mlflow.tracking_uri`` in params); ``MLFLOW_TRACKING_URI``
+overrides it, so the same code records to a server.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import mlflow
+import optuna
+from mlflow import MlflowClient
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def configure(tracking_uri: str) -> str:
+    """Point MLflow at the environment's store, or at the params' SQLite file."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def experiment_for(target: str, artifact_root: Path) -> str:
+    """The target's experiment (created with a local artifact folder on first use)."""
+    name = f"segments-{target}"
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        location = (Path(artifact_root).resolve() / target).as_uri()
+        client.create_experiment(name, artifact_location=location)
+    mlflow.set_experiment(name)
+    return name
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def log_trials(study: optuna.Study, parent_run_id: str) -> None:
+    """One nested run per Optuna trial: its params, objective value and state only."""
+    client = MlflowClient()
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    for trial in study.trials:
+        run = client.create_run(
+            experiment_id,
+            run_name=f"trial-{trial.number:03d}",
+            tags={"mlflow.parentRunId": parent_run_id, "optuna.state": trial.state.name},
+        )
+        for key, value in trial.params.items():
+            client.log_param(run.info.run_id, key, value)
+        if trial.value is not None:
+            client.log_metric(run.info.run_id, "objective", trial.value)
+        status = "FINISHED" if trial.state.is_finished() else "FAILED"
+        client.set_terminated(run.info.run_id, status=status)
+
+
+def register(model_uri: str, name: str, run_id: str) -> str:
+    """Register a logged model as a new version of ``name``; returns the version number."""
+    version = mlflow.register_model(model_uri, name, tags={"run_id": run_id})
+    return str(version.version)
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+def require_run(run_id: str, remedy: str) -> None:
+    """Fail clearly when a run recorded by an earlier stage is not in the current store."""
+    try:
+        MlflowClient().get_run(run_id)
+    except mlflow.exceptions.MlflowException as error:
+        raise RuntimeError(
+            f"MLflow run {run_id} recorded by training is not in the tracking store "
+            f"{mlflow.get_tracking_uri()} (was the store removed or MLFLOW_TRACKING_URI changed?); "
+            f"run `{remedy}`"
+        ) from error

@@ -1,0 +1,137 @@
+"""Optuna search over XGBoost settings, validated strictly later in time than training.
+
+TPE with a seeded sampler and median pruning on the validation curve; the study is stored in
+SQLite under a name derived from the data fingerprint and the params, so an interrupted run
+resumes and a finished one is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+import xgboost as xgb
+
+from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor
+from models.frames import TASKS, Split
+from models.metrics import average_precision_score, normalized_gini, roc_auc_score
+
+HEADLINE = {"churn": "roc_auc", "propensity": "pr_auc", "cltv": "normalized_gini"}
+_HEADLINE_FN = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges of the search; depth and rounds also bound what explanations cost at scoring."""
+
+    max_depth: tuple[int, int] = (3, 7)
+    learning_rate: tuple[float, float] = (0.02, 0.2)
+    max_rounds: int = 400
+    min_child_weight: tuple[float, float] = (1.0, 50.0)
+    subsample: tuple[float, float] = (0.6, 1.0)
+    colsample_bytree: tuple[float, float] = (0.5, 1.0)
+    reg_lambda: tuple[float, float] = (0.1, 20.0)
+    tweedie_variance_power: tuple[float, float] = (1.1, 1.9)
+
+
+def headline_score(target: str, y, prediction) -> float:
+    name = HEADLINE[target]
+    if name == "normalized_gini":
+        return normalized_gini(np.asarray(y), np.asarray(prediction))
+    return float(_HEADLINE_FN[name](np.asarray(y), np.asarray(prediction)))
+
+
+def suggest(trial: optuna.Trial, target: str, space: SearchSpace) -> dict:
+    params = {
+        "max_depth": trial.suggest_int("max_depth", *space.max_depth),
+        "learning_rate": trial.suggest_float("learning_rate", *space.learning_rate, log=True),
+        "min_child_weight": trial.suggest_float(
+            "min_child_weight", *space.min_child_weight, log=True
+        ),
+        "subsample": trial.suggest_float("subsample", *space.subsample),
+        "colsample_bytree": trial.suggest_float("colsample_bytree", *space.colsample_bytree),
+        "reg_lambda": trial.suggest_float("reg_lambda", *space.reg_lambda, log=True),
+        "n_estimators": space.max_rounds,
+    }
+    if TASKS[target] == "value":
+        low, high = space.tweedie_variance_power
+        params["tweedie_variance_power"] = trial.suggest_float("tweedie_variance_power", low, high)
+    return params
+
+
+def make_estimator(target: str, params: dict, seed: int):
+    if TASKS[target] == "value":
+        return TweedieCLTVRegressor(**params, random_state=seed)
+    return CalibratedXGBClassifier(**params, random_state=seed)
+
+
+class PruningCallback(xgb.callback.TrainingCallback):
+    """Report the validation loss to Optuna every ``every`` rounds and stop hopeless trials."""
+
+    def __init__(self, trial: optuna.Trial, every: int = 25):
+        self.trial, self.every = trial, every
+
+    def __deepcopy__(self, memo):  # xgboost copies callbacks; the trial must stay shared
+        return self
+
+    def after_iteration(self, model, epoch: int, evals_log) -> bool:
+        if epoch % self.every:
+            return False
+        (history,) = evals_log["validation_0"].values()
+        self.trial.report(-float(history[-1]), step=epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at round {epoch}")
+        return False
+
+
+def study_name(target: str, data_fingerprint: str, params: dict) -> str:
+    """Same data and params -> same study, so reruns resume instead of starting over."""
+    blob = json.dumps({"data": data_fingerprint, "params": params}, sort_keys=True, default=str)
+    return f"{target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+def tune(
+    target: str,
+    train: Split,
+    valid: Split,
+    *,
+    storage: str,
+    name: str,
+    n_trials: int,
+    timeout_s: float | None,
+    seed: int,
+    space: SearchSpace,
+) -> optuna.Study:
+    """Run (or resume) the study until it holds ``n_trials`` finished trials."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=50),
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, target, space)
+        model = make_estimator(target, params, seed)
+        model.fit(train.X, train.y, eval_set=(valid.X, valid.y), callbacks=[PruningCallback(trial)])
+        prediction = _predict(model, valid.X)
+        trial.set_user_attr("best_iteration", model.best_iteration_)
+        return headline_score(target, valid.y, prediction)
+
+    finished = [t for t in study.trials if t.state.is_finished()]
+    remaining = max(0, n_trials - len(finished))
+    if remaining:
+        study.optimize(objective, n_trials=remaining, timeout=timeout_s)
+    return study
+
+
+def _predict(model, X) -> np.ndarray:
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)

@@ -1,0 +1,145 @@
+"""The batch-job contract: `segments score` / `segments explain` on a pipeline built by `dvc repro`.
+
+Exit codes: 0 success; 3 no model under the alias; 4 schema mismatch; 5 empty or insufficient data;
+6 drift refusal; 7 unwritable output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from pipelines.export import sha256
+from tests.conftest import run_in
+
+pytestmark = pytest.mark.slow
+SEGMENTS = str(Path(sys.executable).parent / "segments")
+EXPORT_COLUMNS = [
+    "customer_id",
+    "as_of",
+    "churn_probability",
+    "churn_tier",
+    "purchase_probability",
+    "propensity_tier",
+    "predicted_cltv",
+    "value_tier",
+    "segment",
+    "rfm_group",
+]
+
+
+def _latest(pipeline: Path) -> Path:
+    return (pipeline / "exports" / "latest").resolve()
+
+
+def _variant(pipeline: Path, name: str, change) -> Path:
+    params = yaml.safe_load((pipeline / "params.yaml").read_text())
+    change(params)
+    path = pipeline / f"params-{name}.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def test_export_schema_tiers_and_reasons(pipeline):
+    segments = pd.read_parquet(_latest(pipeline) / "segments.parquet")
+    assert segments.columns[: len(EXPORT_COLUMNS)].tolist() == EXPORT_COLUMNS
+    assert segments["customer_id"].is_unique and segments["segment"].notna().all()
+    for model in ("churn", "propensity", "cltv"):
+        for part in ("phrase", "feature", "value", "contribution"):
+            assert f"{model}_reason_1_{part}" in segments
+    buyers = segments["churn_tier"] != "n/a"
+    assert segments.loc[buyers, "churn_probability"].between(0, 1).all()
+    assert (segments["predicted_cltv"] >= 0).all()
+
+
+def test_manifest_checksums_counts_and_consent(pipeline):
+    folder = _latest(pipeline)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name, digest in manifest["files"].items():
+        assert sha256(folder / name) == digest
+    segments = pd.read_parquet(folder / "segments.parquet")
+    assert manifest["rows"] == len(segments)
+    assert sum(manifest["counts"]["segment"].values()) == len(segments)
+    assert set(manifest["models"]) == {"churn", "propensity", "cltv"}
+    no_consent = set(segments.loc[~segments["marketing_consent"].fillna(False), "customer_id"])
+    assert manifest["excluded_from_activation_no_consent"] == len(no_consent) > 0
+    activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))
+    assert activated["customer_id"].is_unique
+    assert not (set(activated["customer_id"]) & no_consent)
+    assert len(activated) == len(segments) - len(no_consent)
+
+
+def test_rescoring_the_same_inputs_is_idempotent(pipeline):
+    folder = _latest(pipeline)
+    manifest = (folder / "manifest.json").read_text()
+    result = run_in([SEGMENTS, "score"], pipeline)
+    assert result.returncode == 0, result.stderr
+    assert "(unchanged)" in result.stderr
+    assert (folder / "manifest.json").read_text() == manifest
+
+
+def test_explain_prints_scores_segment_and_reasons(pipeline):
+    segments = pd.read_parquet(_latest(pipeline) / "segments.parquet")
+    row = segments[segments["churn_tier"] != "n/a"].iloc[0]
+    result = run_in([SEGMENTS, "explain", row["customer_id"]], pipeline)
+    assert result.returncode == 0, result.stderr
+    assert row["segment"] in result.stdout and "why (churn)" in result.stdout
+    assert row["churn_reason_1_phrase"][:20] in result.stdout
+    missing = run_in([SEGMENTS, "explain", "no-such-customer"], pipeline)
+    assert missing.returncode == 1 and "not in the export" in missing.stderr
+
+
+def test_an_earlier_export_then_a_migration(pipeline):
+    latest = _latest(pipeline).name
+    earlier = (pd.Timestamp(latest) - pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+    result = run_in([SEGMENTS, "score", "--as-of", earlier, "--allow-drift"], pipeline)
+    assert result.returncode == 0, result.stderr
+    result = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)
+    assert result.returncode == 0, result.stderr
+    folder = pipeline / "exports" / latest
+    summary = json.loads((folder / "migration" / "summary.json").read_text())
+    assert summary["previous_as_of"] == earlier
+    assert 0 <= summary["segment"]["stability_share"] <= 1
+    matrix = pd.read_csv(folder / "migration" / "segment_transitions.csv")
+    assert matrix.drop(columns="from").to_numpy().sum() >= summary["segment"]["customers_after"]
+    assert (pipeline / "exports" / "latest").resolve().name == latest
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--model-alias", "nonexistent"], 3, "no 'nonexistent' model registered"),
+        (["--as-of", "1990-01-01"], 5, "no customers are known before 1990-01-01"),
+        (["--out", "/proc/no-such-place"], 7, "cannot write the export"),
+    ],
+)
+def test_exit_codes_name_the_cause_and_a_hint(pipeline, args, code, message):
+    result = run_in([SEGMENTS, "score", *args], pipeline)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr and "hint:" in result.stderr
+
+
+def test_drift_over_the_limit_is_refused_unless_allowed(pipeline):
+    def strict(params):
+        params["score"]["drift"]["refuse_psi"] = 0.0001
+
+    path = _variant(pipeline, "strict-drift", strict)
+    result = run_in([SEGMENTS, "score", "--params", str(path)], pipeline)
+    assert result.returncode == 6 and "feature drift too large" in result.stderr
+    allowed = run_in([SEGMENTS, "score", "--params", str(path), "--allow-drift"], pipeline)
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_feature_mismatch_is_a_schema_error(pipeline):
+    def fewer_windows(params):
+        params["features"]["order_windows_days"] = [30, 90, 365]
+
+    path = _variant(pipeline, "fewer-windows", fewer_windows)
+    result = run_in([SEGMENTS, "score", "--params", str(path)], pipeline)
+    assert result.returncode == 4, result.stderr
+    assert "orders_7d" in result.stderr or "spend_7d" in result.stderr
