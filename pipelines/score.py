@@ -19,7 +19,7 @@ from features.definitions import feature_table
 from features.engine import connect_duckdb, event_span, execute, load_tables
 from features.snapshots import scoring_cutoff
 from models import tracking
-from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features
+from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features, rfm_summary
 from models.drift import drift_report
 from models.frames import as_model_input
 from models.migration import migration, pseudonymise, transition_table
@@ -92,8 +92,31 @@ def scoring_features(
     return features, as_of
 
 
+def _stored_bgnbd(params: Params, features: pd.DataFrame) -> pd.DataFrame | None:
+    """The bgnbd stage's rows for this cutoff, if they were fitted on exactly these features."""
+    as_of = features["as_of"].iloc[0]
+    table = params.paths.features_dir / "features.parquet"
+    if not (params.paths.bgnbd.exists() and table.exists()):
+        return None
+    trained_on = pd.read_parquet(table, filters=[("as_of", "==", as_of)])
+    if (
+        not rfm_summary(trained_on)
+        .reset_index(drop=True)
+        .equals(rfm_summary(features).reset_index(drop=True))
+    ):
+        return None
+    return pd.read_parquet(params.paths.bgnbd, filters=[("as_of", "==", as_of)])
+
+
 def add_bgnbd(params: Params, features: pd.DataFrame) -> pd.DataFrame:
-    """BG/NBD + Gamma-Gamma columns at the same cutoff, with the horizons the models used."""
+    """BG/NBD + Gamma-Gamma columns at the same cutoff, with the horizons the models used.
+
+    The ``bgnbd`` stage already fitted them at the pipeline's scoring cutoff: reuse those when
+    they were fitted on exactly these features, fit afresh otherwise (another --as-of, new data).
+    """
+    stored = _stored_bgnbd(params, features)
+    if stored is not None:
+        return features.merge(stored, on=["customer_id", "as_of"], how="left")
     horizons = params.targets.horizons()
     plan_path = params.paths.features_dir / "snapshots.json"
     if plan_path.exists():  # horizons may have been capped by the data
@@ -119,42 +142,45 @@ def check_schema(champions: dict[str, Champion], features: pd.DataFrame) -> None
             ) from error
 
 
+def _training_cutoffs(champion: Champion) -> list[pd.Timestamp]:
+    tags = mlflow.MlflowClient().get_run(champion.run_id).data.tags
+    cutoffs = [t for t in tags.get("training_cutoffs", "").split(",") if t]
+    return [pd.Timestamp(t, tz="UTC") for t in [*cutoffs, tags["validation_cutoff"]]]
+
+
 def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) -> dict:
-    """PSI of each model feature between the champion's validation snapshot and this one."""
+    """PSI of each model's features between its training snapshots (pooled) and this one."""
     reference = pd.read_parquet(params.paths.features_dir / "features.parquet")
-    tags = mlflow.MlflowClient().get_run(champions["churn"].run_id).data.tags
-    cutoff = pd.Timestamp(tags.get("validation_cutoff"), tz="UTC")
-    reference = reference[reference["as_of"] == cutoff]
-    columns = [c for c in champions["churn"].model.feature_names_in_ if c in reference]
-    report = drift_report(
-        reference[columns],
-        features[columns],
-        params.score.drift.warn_psi,
-        params.score.drift.refuse_psi,
-    )
-    report["reference_cutoff"] = f"{cutoff:%Y-%m-%d}"
-    if report["refuse"] and not allow:
-        worst = report["refuse"][0]
+    drift, over = {}, []
+    for target, champion in champions.items():
+        cutoffs = _training_cutoffs(champion)
+        columns = [c for c in champion.model.feature_names_in_ if c in reference]
+        report = drift_report(
+            reference.loc[reference["as_of"].isin(cutoffs), columns],
+            features[columns],
+            params.score.drift.warn_psi,
+            params.score.drift.refuse_psi,
+        )
+        report["reference_cutoffs"] = [f"{t:%Y-%m-%d}" for t in cutoffs]
+        drift[target] = report
+        over += [(report["psi"][c], target, c) for c in report["refuse"]]
+    drift["over_limit"] = [f"{t}:{c}" for _, t, c in sorted(over, reverse=True)]
+    drift["allowed"] = bool(allow)
+    if over and not allow:
+        psi, target, column = max(over)
         raise ScoringError(
             EXIT_DRIFT,
-            f"feature drift too large: PSI {report['psi'][worst]:.2f} on '{worst}' "
-            f"(limit {params.score.drift.refuse_psi}); {len(report['refuse'])} features over",
-            "inspect the data, retrain with `dvc repro`, or pass --allow-drift",
+            f"feature drift too large: PSI {psi:.2f} on '{column}' for the {target} model "
+            f"(limit {params.score.drift.refuse_psi}); {len(over)} model features over",
+            "inspect drift.json, retrain with `dvc repro`, or pass --allow-drift",
         )
-    return report
+    return drift
 
 
 def score_all(
     params: Params, features: pd.DataFrame, champions, lookback_days: int
 ) -> pd.DataFrame:
     X_columns = list(champions["churn"].model.feature_names_in_)
-    features = pd.concat(
-        [
-            features[["customer_id", "as_of"]],
-            as_model_input(features.drop(columns=["customer_id", "as_of"])),
-        ],
-        axis=1,
-    )
     predictions = {}
     for target, champion in champions.items():
         X = features[list(champion.model.feature_names_in_)]
@@ -231,6 +257,8 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
             for c in ("segment", "churn_tier", "propensity_tier", "value_tier", "rfm_group")
         },
         "excluded_from_activation_no_consent": int(len(segments) - len(consented)),
+        "drift_over_limit": drift["over_limit"],
+        "drift_allowed": drift["allowed"],
         **provenance(params, champions),
     }
     return tables, documents, body, moved
@@ -282,10 +310,14 @@ def run(
     champions = load_models(alias or params.score.model_alias)
     features, cutoff = scoring_features(params, pd.Timestamp(as_of, tz="UTC") if as_of else None)
     features = add_bgnbd(params, features)
+    keys = ["customer_id", "as_of"]
+    features = pd.concat([features[keys], as_model_input(features.drop(columns=keys))], axis=1)
     check_schema(champions, features)
     drift = check_drift(params, champions, features, allow_drift)
-    for column in drift["warn"][:5]:
-        console.print(f"[yellow]drift warning[/yellow]: PSI {drift['psi'][column]:.2f} on {column}")
+    for target in champions:
+        for column in drift[target]["warn"][:3]:
+            psi = drift[target]["psi"][column]
+            console.print(f"[yellow]drift warning[/yellow] ({target}): PSI {psi:.2f} on {column}")
     segments = score_all(params, features, champions, params.targets.churn.lookback_days or 365)
     as_of_text = f"{cutoff:%Y-%m-%d}"
     tables, documents, body, moved = assemble(params, segments, drift, champions, as_of_text)
