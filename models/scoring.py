@@ -16,6 +16,21 @@ SCORE_COLUMNS = {
     "propensity": "purchase_probability",
     "cltv": "predicted_cltv",
 }
+# Export schema 1.0, in this order (reason columns follow; see README "For batch jobs").
+EXPORT_COLUMNS = (
+    "customer_id",
+    "as_of",
+    "churn_probability",
+    "churn_tier",
+    "purchase_probability",
+    "propensity_tier",
+    "predicted_cltv",
+    "value_tier",
+    "value_level",
+    "lifecycle",
+    "segment",
+    "rfm_group",
+)
 REASON_PREFIX = {"churn": "churn", "propensity": "propensity", "cltv": "cltv"}
 
 
@@ -59,4 +74,4 @@ def build_export(
     out["segment"] = assign_segments(out, segment_rules)
     out["rfm_group"] = rfm_groups(X).to_numpy()
     reasons = [explain_target(t, models[t], X, render, top_k) for t in SCORE_COLUMNS]
-    return pd.concat([out, *reasons], axis=1)
+    return pd.concat([out[list(EXPORT_COLUMNS)], *reasons], axis=1)

@@ -27,9 +27,9 @@ _HEADLINE_FN = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
 class SearchSpace:
     """Ranges of the search; depth and rounds also bound what explanations cost at scoring."""
 
-    max_depth: tuple[int, int] = (3, 7)
-    learning_rate: tuple[float, float] = (0.02, 0.2)
-    max_rounds: int = 400
+    max_depth: tuple[int, int] = (3, 5)
+    learning_rate: tuple[float, float] = (0.03, 0.3)
+    max_rounds: int = 300
     min_child_weight: tuple[float, float] = (1.0, 50.0)
     subsample: tuple[float, float] = (0.6, 1.0)
     colsample_bytree: tuple[float, float] = (0.5, 1.0)

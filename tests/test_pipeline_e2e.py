@@ -40,7 +40,7 @@ def test_second_repro_has_nothing_to_do(pipeline):
 def test_mlflow_parent_run_holds_what_a_reviewer_needs(pipeline):
     client = MlflowClient()
     trained = json.loads((pipeline / "reports" / "train" / "churn.json").read_text())
-    run = client.getrun_in(trained["run_id"])
+    run = client.get_run(trained["run_id"])
     assert run.data.params["target"] == "churn" and run.data.params["n_trials"] == "3"
     assert {"git_commit", "data_fingerprint", "holdout_cutoff"} <= set(run.data.tags)
     metrics = run.data.metrics
@@ -73,7 +73,8 @@ def test_models_are_registered_with_signature_and_alias(pipeline):
         assert info.signature is not None and info.signature.inputs.input_names()
         report = json.loads((pipeline / "reports" / "evaluate" / f"{target}.json").read_text())
         if report["verdict"]["promote"]:
-            assert client.get_model_version_by_alias(name, "champion").version == challenger.version
+            champion = client.get_model_version_by_alias(name, "champion")
+            assert str(champion.version) == str(challenger.version)
 
 
 def test_same_seed_gives_the_same_predictions(pipeline):
@@ -109,12 +110,13 @@ def test_a_degraded_model_is_not_promoted(pipeline):
     champion_before = _alias(client, name, "champion")
     trained = json.loads((pipeline / "reports" / "train" / "churn.json").read_text())
     registered = evaluate._register("churn", trained, verdict)
-    assert client.get_model_version_by_alias(name, "challenger").version == registered["version"]
+    challenger = client.get_model_version_by_alias(name, "challenger")
+    assert str(challenger.version) == str(registered["version"])
     assert _alias(client, name, "champion") == champion_before
 
 
 def _alias(client: MlflowClient, name: str, alias: str) -> str | None:
     try:
-        return client.get_model_version_by_alias(name, alias).version
+        return str(client.get_model_version_by_alias(name, alias).version)
     except mlflow.exceptions.MlflowException:
         return None

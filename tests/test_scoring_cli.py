@@ -19,7 +19,7 @@ from tests.conftest import run_in
 
 pytestmark = pytest.mark.slow
 SEGMENTS = str(Path(sys.executable).parent / "segments")
-EXPORT_COLUMNS = [
+EXPORT_COLUMNS = [  # the documented schema 1.0 order (README "For batch jobs")
     "customer_id",
     "as_of",
     "churn_probability",
@@ -28,6 +28,8 @@ EXPORT_COLUMNS = [
     "propensity_tier",
     "predicted_cltv",
     "value_tier",
+    "value_level",
+    "lifecycle",
     "segment",
     "rfm_group",
 ]
@@ -77,7 +79,7 @@ def test_manifest_checksums_counts_and_consent(pipeline):
 def test_rescoring_the_same_inputs_is_idempotent(pipeline):
     folder = _latest(pipeline)
     manifest = (folder / "manifest.json").read_text()
-    result = run_in([SEGMENTS, "score"], pipeline)
+    result = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)  # as the DVC stage runs it
     assert result.returncode == 0, result.stderr
     assert "(unchanged)" in result.stderr
     assert (folder / "manifest.json").read_text() == manifest
@@ -115,7 +117,7 @@ def test_an_earlier_export_then_a_migration(pipeline):
     [
         (["--model-alias", "nonexistent"], 3, "no 'nonexistent' model registered"),
         (["--as-of", "1990-01-01"], 5, "no customers are known before 1990-01-01"),
-        (["--out", "/proc/no-such-place"], 7, "cannot write the export"),
+        (["--out", "/proc/no-such-place", "--allow-drift"], 7, "cannot write the export"),
     ],
 )
 def test_exit_codes_name_the_cause_and_a_hint(pipeline, args, code, message):
