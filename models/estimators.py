@@ -42,6 +42,23 @@ class _EncodedBooster(BaseEstimator):
         self.best_iteration_ = int(self.booster_.best_iteration)
         self.trees_ = self.booster_.get_booster()[: self.best_iteration_ + 1]
 
+    def _tree_params(self, callbacks=None) -> dict:
+        """XGBoost settings both estimators share (the objective is each one's own)."""
+        return {
+            "tree_method": "hist",
+            "max_depth": self.max_depth,
+            "learning_rate": self.learning_rate,
+            "n_estimators": self.n_estimators,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "reg_lambda": self.reg_lambda,
+            "early_stopping_rounds": self.early_stopping_rounds,
+            "n_jobs": self.n_jobs,
+            "random_state": self.random_state,
+            "callbacks": callbacks,
+        }
+
     def dmatrix(self, X: pd.DataFrame) -> xgb.DMatrix:
         return xgb.DMatrix(self.encode(X), missing=np.nan, nthread=self.n_jobs)
 
@@ -86,18 +103,7 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
         return xgb.XGBClassifier(
             objective="binary:logistic",
             eval_metric="logloss",
-            tree_method="hist",
-            max_depth=self.max_depth,
-            learning_rate=self.learning_rate,
-            n_estimators=self.n_estimators,
-            min_child_weight=self.min_child_weight,
-            subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            early_stopping_rounds=self.early_stopping_rounds,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-            callbacks=callbacks,
+            **self._tree_params(callbacks),
         )
 
     def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
@@ -173,18 +179,7 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
             objective="reg:tweedie",
             tweedie_variance_power=self.tweedie_variance_power,
             eval_metric=f"tweedie-nloglik@{self.tweedie_variance_power}",
-            tree_method="hist",
-            max_depth=self.max_depth,
-            learning_rate=self.learning_rate,
-            n_estimators=self.n_estimators,
-            min_child_weight=self.min_child_weight,
-            subsample=self.subsample,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            early_stopping_rounds=self.early_stopping_rounds,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-            callbacks=callbacks,
+            **self._tree_params(callbacks),
         ).fit(
             self.encode(X),
             np.asarray(y, float),
