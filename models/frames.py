@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from features.catalogue import KEY_COLUMNS
@@ -41,6 +42,13 @@ def modelling_cutoffs(plan: dict, max_training_snapshots: int) -> list[pd.Timest
         chosen = target_cutoffs(plan, target, max_training_snapshots)
         cutoffs |= {*chosen.training, chosen.validation, chosen.holdout}
     return sorted(cutoffs)
+
+
+def predict_target(target: str, model, X: pd.DataFrame) -> np.ndarray:
+    """The model's score oriented like the target: P(label) for classifiers, value for CLTV."""
+    if TASKS[target] == "value":
+        return model.predict(X)
+    return model.predict_proba(X)[:, 1]
 
 
 def feature_columns(features: pd.DataFrame) -> list[str]:

@@ -44,12 +44,6 @@ def catalogue_renderer(catalogue: list[FeatureInfo]) -> Callable[[str, object], 
     return render
 
 
-def predict_target(target: str, model, X: pd.DataFrame) -> np.ndarray:
-    if target == "cltv":
-        return model.predict(X)
-    return model.predict_proba(X)[:, 1]
-
-
 def explain_target(target: str, model, X: pd.DataFrame, render, k: int) -> pd.DataFrame:
     values, _ = contributions(model, X)
     return top_reasons(values, X, render, k, REASON_PREFIX[target])

@@ -16,7 +16,7 @@ import optuna
 import xgboost as xgb
 
 from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor
-from models.frames import TASKS, Split
+from models.frames import TASKS, Split, predict_target
 from models.metrics import average_precision_score, normalized_gini, roc_auc_score
 
 HEADLINE = {"churn": "roc_auc", "propensity": "pr_auc", "cltv": "normalized_gini"}
@@ -120,7 +120,7 @@ def tune(
         params = suggest(trial, target, space)
         model = make_estimator(target, params, seed)
         model.fit(train.X, train.y, eval_set=(valid.X, valid.y), callbacks=[PruningCallback(trial)])
-        prediction = _predict(model, valid.X)
+        prediction = predict_target(target, model, valid.X)
         trial.set_user_attr("best_iteration", model.best_iteration_)
         return headline_score(target, valid.y, prediction)
 
@@ -129,9 +129,3 @@ def tune(
     if remaining:
         study.optimize(objective, n_trials=remaining, timeout=timeout_s)
     return study
-
-
-def _predict(model, X) -> np.ndarray:
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(X)[:, 1]
-    return model.predict(X)

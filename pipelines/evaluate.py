@@ -8,7 +8,6 @@ import json
 
 import matplotlib.pyplot as plt
 import mlflow
-import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -17,7 +16,7 @@ from models.baselines import baseline_scores
 from models.card import model_card
 from models.evaluation import Evaluation, evaluate_scores, summary
 from models.explain import contributions, global_importance
-from models.frames import TASKS, make_split, target_cutoffs
+from models.frames import TASKS, make_split, predict_target, target_cutoffs
 from models.metrics import HIGHER_IS_BETTER
 from models.oracle import oracle_scores
 from pipelines.config import Params, load_params
@@ -27,12 +26,6 @@ from pipelines.train import load_modelling_data
 
 def registered_name(target: str) -> str:
     return f"segments-{target}"
-
-
-def predict_scores(model, X: pd.DataFrame, target: str) -> np.ndarray:
-    if TASKS[target] == "classification":
-        return model.predict_proba(X)[:, 1]
-    return model.predict(X)
 
 
 def load_latent(params: Params) -> pd.DataFrame | None:
@@ -53,7 +46,7 @@ def champion_score(target: str, X: pd.DataFrame, y) -> dict | None:
     uri = f"models:/{registered_name(target)}@{tracking.CHAMPION}"
     try:
         champion = mlflow.sklearn.load_model(uri)
-        prediction = predict_scores(champion, X, target)
+        prediction = predict_target(target, champion, X)
     except Exception as error:  # noqa: BLE001 - an unusable champion must not block evaluation
         return {"version": version, "value": None, "error": f"{type(error).__name__}: {error}"}
     from models.tuning import headline_score
@@ -151,7 +144,7 @@ def evaluate_target(params: Params, target: str) -> dict:
     trained = json.loads((params.paths.reports_dir / "train" / f"{target}.json").read_text())
     model = mlflow.sklearn.load_model(str(params.paths.models_dir / target / "model"))
     horizon = plan["targets"][target]["horizon_days"]
-    scores = {"model": predict_scores(model, holdout.X, target)}
+    scores = {"model": predict_target(target, model, holdout.X)}
     scores |= baseline_scores(holdout.X, target, horizon)
     latent = load_latent(params)
     if latent is not None:

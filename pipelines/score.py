@@ -21,7 +21,7 @@ from features.snapshots import scoring_cutoff
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features, rfm_summary
 from models.drift import drift_report
-from models.frames import as_model_input
+from models.frames import as_model_input, predict_target
 from models.migration import migration, pseudonymise, transition_table
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
@@ -187,9 +187,7 @@ def score_all(
     predictions = {}
     for target, champion in champions.items():
         X = features[list(champion.model.feature_names_in_)]
-        predictions[target] = (
-            champion.model.predict(X) if target == "cltv" else champion.model.predict_proba(X)[:, 1]
-        )
+        predictions[target] = predict_target(target, champion.model, X)
     eligible = features["days_since_last_order"].le(lookback_days).to_numpy()
     predictions["churn"] = np.where(eligible, predictions["churn"], np.nan)
     render = catalogue_renderer([*build_catalogue(feature_rules(params, [])), *BGNBD_CATALOGUE])

@@ -25,6 +25,7 @@ from features.catalogue import build_catalogue
 from features.definitions import FeatureRules
 from models.bgnbd import BGNBD_CATALOGUE
 from models.explain import contributions
+from models.frames import predict_target
 from models.scoring import build_export, catalogue_renderer
 from pipelines.config import load_params
 
@@ -89,9 +90,7 @@ def main() -> None:
         t: treeexplainer_ratio(m, X.head(args.ratio_rows)) for t, m in models.items()
     }
     start = time.perf_counter()
-    predictions = {
-        t: (m.predict(X) if t == "cltv" else m.predict_proba(X)[:, 1]) for t, m in models.items()
-    }
+    predictions = {t: predict_target(t, m, X) for t, m in models.items()}
     predict_s = time.perf_counter() - start
     render = catalogue_renderer([*build_catalogue(FeatureRules()), *BGNBD_CATALOGUE])
     start = time.perf_counter()
