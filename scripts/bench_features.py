@@ -67,26 +67,9 @@ def _prefixed(table, prefix: str, columns: tuple[str, ...]):
 
     for name in columns:
         i = table.schema.get_field_index(name)
-        table = table.set_column(i, name, pc.binary_join_element_wise(prefix, table[name], ""))
+        column = table[name].cast("string")  # Arrow-backed pandas strings arrive as large_string
+        table = table.set_column(i, name, pc.binary_join_element_wise(prefix, column, ""))
     return table
-
-
-def _write_month_partitions(events, folder: Path, shard: int) -> None:
-    """The layout of `pipelines.io.write_events_by_month`, with one file per shard and month."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-
-    month = pc.strftime(events["event_time"], format="%Y-%m")
-    ds.write_dataset(
-        events.append_column("event_month", month),
-        folder,
-        format="parquet",
-        partitioning=ds.partitioning(pa.schema([("event_month", pa.string())]), flavor="hive"),
-        basename_template=f"part-{shard}-{{i}}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-        max_rows_per_group=1_000_000,
-    )
 
 
 def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
@@ -98,6 +81,7 @@ def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
     from features.engine import to_arrow
     from features.ingest import finalize_events
     from features.synthetic import ShopSpec, generate_shop
+    from pipelines.io import write_events_by_month
 
     n_written, customer_tables = 0, []
     for shard, customers in enumerate(shard_sizes(n_events)):
@@ -105,8 +89,10 @@ def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
         shop = generate_shop(spec, seed=seed + shard)
         events = to_arrow(finalize_events(shop.events))
         prefix = f"S{shard:03d}"
-        _write_month_partitions(
-            _prefixed(events, prefix, ("customer_id", "order_id")), folder / "events", shard
+        write_events_by_month(
+            _prefixed(events, prefix, ("customer_id", "order_id")),
+            folder / "events",
+            basename_template=f"part-{shard}-{{i}}.parquet",
         )
         customer_tables.append(_prefixed(to_arrow(shop.customers), prefix, ("customer_id",)))
         n_written += events.num_rows

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from features.ingest import IngestError
+from features.synthetic import ShopSpec, generate_shop
 from pipelines import ingest
-from pipelines.io import read_events
+from pipelines.io import ROWS_PER_GROUP, read_events, write_events_by_month
 from tests.conftest import GOOD_PURCHASE, GOOD_VIEW, write_params
 
 
@@ -124,3 +126,30 @@ def test_online_retail_source_through_the_stage(tmp_path, online_retail_path):
     assert report["customers"] == 262
     verdict = report["sufficiency"]
     assert verdict["sufficient"] is False and "only" in verdict["message"]
+
+
+def test_month_files_are_ordered_by_event_type_so_readers_skip_row_groups(tmp_path):
+    events = generate_shop(ShopSpec(n_customers=400, dirty_fraction=0.0), seed=3).events
+    events = events.drop_duplicates().reset_index(drop=True)
+    write_events_by_month(events, tmp_path / "events", basename_template="part-{i}.parquet")
+
+    files = sorted((tmp_path / "events").rglob("*.parquet"))
+    assert len(files) > 1
+    for file in files:
+        table = pq.read_table(file, columns=["event_type", "customer_id"])
+        order = table.to_pandas().astype(str)
+        assert order.equals(order.sort_values(["event_type", "customer_id"], kind="stable"))
+        metadata = pq.ParquetFile(file).metadata
+        assert all(
+            metadata.row_group(i).num_rows <= ROWS_PER_GROUP for i in range(metadata.num_row_groups)
+        )
+    back = read_events(tmp_path / "events")
+    assert len(back) == len(events)
+    key = ["event_time", "customer_id", "event_type", "order_id", "product_id"]
+    assert (
+        back[key]
+        .astype(str)
+        .sort_values(key)
+        .reset_index(drop=True)
+        .equals(events[key].astype(str).sort_values(key).reset_index(drop=True))
+    )
