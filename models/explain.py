@@ -1,4 +1,10 @@
-"""SHAP explanations from the booster itself (exact TreeSHAP via XGBoost ``pred_contribs``).
+"""Exact SHAP explanations of the boosters, with FastTreeSHAP's v2 algorithm.
+
+v2 computes the same values as TreeSHAP (XGBoost's ``pred_contribs``, ``shap.TreeExplainer``) to
+float precision, 2-4 times faster on our depth-5 models, because it precomputes per leaf what
+TreeSHAP recomputes per row. It mishandles NaN (it ignores the default direction), which is why
+the estimators never pass NaN to the booster (`models.estimators.MISSING`); the tests compare it
+with ``pred_contribs`` on data with missing values.
 
 Contributions are in the booster's raw-margin space (log-odds for classifiers, log of expected
 value for CLTV): per row, contributions plus the base value equal the raw margin. The calibrated
@@ -8,12 +14,28 @@ probability up, but contributions do not add up in probability space.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+
+with warnings.catch_warnings():  # its plotting module warns when IPython is absent
+    warnings.simplefilter("ignore")
+    from fasttreeshap_fixed import TreeExplainer
 
 
 def contributions(model, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-row SHAP values (one column per feature) and the per-row base value."""
+    explainer = TreeExplainer(model.trees_, algorithm="v2", n_jobs=model.n_jobs)
+    with warnings.catch_warnings():  # v2 warns and falls back to v1 (also exact) if short of memory
+        warnings.simplefilter("ignore")
+        values = explainer.shap_values(model.encode(X), check_additivity=False)
+    frame = pd.DataFrame(values, columns=list(model.feature_names_in_), index=X.index)
+    return frame, np.full(len(X), float(np.ravel(explainer.expected_value)[0]))
+
+
+def reference_contributions(model, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The same with XGBoost's own exact TreeSHAP (``pred_contribs``): the slower reference."""
     raw = model.trees_.predict(model.dmatrix(X), pred_contribs=True)
     values = pd.DataFrame(raw[:, :-1], columns=list(model.feature_names_in_), index=X.index)
     return values, raw[:, -1]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor
-from models.explain import contributions, top_reasons
+from models.estimators import MISSING, CalibratedXGBClassifier, TweedieCLTVRegressor
+from models.explain import contributions, reference_contributions, top_reasons
 
 
 def _data(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -53,6 +53,20 @@ def test_contributions_plus_base_reproduce_the_raw_margin(models, which):
     np.testing.assert_allclose(values.sum(axis=1) + base, model.raw_margin(X), atol=1e-4)
 
 
+@pytest.mark.parametrize("which", ["classifier", "regressor"])
+def test_contributions_equal_xgboost_pred_contribs_with_missing_values(models, which):
+    X, classifier, regressor = models
+    model = classifier if which == "classifier" else regressor
+    rows = X.head(400).copy()
+    rows.loc[rows.index[::3], "support_ticket_30d"] = np.nan
+    rows.loc[rows.index[::5], "country"] = "unseen in training"
+    assert rows.isna().any().any()
+    values, base = contributions(model, rows)
+    expected, expected_base = reference_contributions(model, rows)
+    np.testing.assert_allclose(values.to_numpy(), expected.to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(base, expected_base, atol=1e-5)
+
+
 def test_contributions_equal_shap_tree_explainer(models):
     import shap
 
@@ -89,5 +103,5 @@ def test_unknown_category_is_missing_not_an_error(models):
     X, classifier, _ = models
     odd = X.head(3).assign(country=["XX", None, "FR"])
     encoded = classifier.encode(odd)
-    assert encoded["country"].isna().tolist() == [True, True, False]
+    assert (encoded["country"] == MISSING).tolist() == [True, True, False]
     assert np.isfinite(classifier.predict_proba(odd)).all()
