@@ -60,15 +60,24 @@ def top_reasons(
     top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
     rows = np.arange(len(values))[:, None]
     names = np.asarray(values.columns, dtype=object)[top]
-    raw_values = raw[list(values.columns)].to_numpy(dtype=object)[rows, top]
+    raw = raw[list(values.columns)]
     out = {}
     for i in range(k):
-        feature, value = names[:, i], raw_values[:, i]
+        feature, value = names[:, i], _gather(raw, top[:, i])
         out[f"{prefix}_reason_{i + 1}_phrase"] = _render_all(feature, value, render)
         out[f"{prefix}_reason_{i + 1}_feature"] = feature
         out[f"{prefix}_reason_{i + 1}_value"] = [_as_text(v) for v in value]
         out[f"{prefix}_reason_{i + 1}_contribution"] = contrib[rows[:, 0], top[:, i]].round(6)
     return pd.DataFrame(out, index=values.index)
+
+
+def _gather(raw: pd.DataFrame, columns: np.ndarray) -> np.ndarray:
+    """raw.iloc[r, columns[r]] for every row r, column by column (no object copy of the frame)."""
+    out = np.empty(len(raw), dtype=object)
+    for column in np.unique(columns):
+        chosen = columns == column
+        out[chosen] = raw.iloc[:, column].to_numpy(dtype=object)[chosen]
+    return out
 
 
 def _as_text(value) -> str | None:

@@ -44,9 +44,17 @@ def catalogue_renderer(catalogue: list[FeatureInfo]) -> Callable[[str, object], 
     return render
 
 
+EXPLAIN_CHUNK_ROWS = 100_000  # bounds the memory of SHAP values and their sort per model
+
+
 def explain_target(target: str, model, X: pd.DataFrame, render, k: int) -> pd.DataFrame:
-    values, _ = contributions(model, X)
-    return top_reasons(values, X, render, k, REASON_PREFIX[target])
+    """Top-k reasons per row, computed in chunks so memory does not grow with the customer count."""
+    parts = []
+    for start in range(0, max(len(X), 1), EXPLAIN_CHUNK_ROWS):
+        rows = X.iloc[start : start + EXPLAIN_CHUNK_ROWS]
+        values, _ = contributions(model, rows)
+        parts.append(top_reasons(values, rows, render, k, REASON_PREFIX[target]))
+    return pd.concat(parts)
 
 
 def build_export(
@@ -58,8 +66,11 @@ def build_export(
     segment_rules: list[SegmentRule],
     render,
     top_k: int,
+    on_explained: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """One row per customer: scores, tiers, lifecycle, segment, RFM group and top-k reasons."""
+    """One row per customer: scores, tiers, lifecycle, segment, RFM group and top-k reasons.
+
+    ``on_explained(target)`` is called after each model's reasons (progress reporting)."""
     scores = keys.reset_index(drop=True).copy()
     for target, column in SCORE_COLUMNS.items():
         scores[column] = np.round(predictions[target], 6)
@@ -67,5 +78,9 @@ def build_export(
     out = assign_tiers(scores, X, tier_rules)
     out["segment"] = assign_segments(out, segment_rules)
     out["rfm_group"] = rfm_groups(X).to_numpy()
-    reasons = [explain_target(t, models[t], X, render, top_k) for t in SCORE_COLUMNS]
+    reasons = []
+    for target in SCORE_COLUMNS:
+        reasons.append(explain_target(target, models[target], X, render, top_k))
+        if on_explained is not None:
+            on_explained(target)
     return pd.concat([out[list(EXPORT_COLUMNS)], *reasons], axis=1)

@@ -104,8 +104,11 @@ def tune(
     timeout_s: float | None,
     seed: int,
     space: SearchSpace,
+    on_trial=None,
 ) -> optuna.Study:
-    """Run (or resume) the study until it holds ``n_trials`` finished trials."""
+    """Run (or resume) the study until it holds ``n_trials`` finished trials.
+
+    ``on_trial(finished, n_trials)`` is called before the first trial and after each one."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=name,
@@ -126,6 +129,13 @@ def tune(
 
     finished = [t for t in study.trials if t.state.is_finished()]
     remaining = max(0, n_trials - len(finished))
+
+    def report(study: optuna.Study, _trial=None) -> None:
+        if on_trial is not None:
+            done = sum(t.state.is_finished() for t in study.trials)
+            on_trial(min(done, n_trials), n_trials)
+
+    report(study)
     if remaining:
-        study.optimize(objective, n_trials=remaining, timeout=timeout_s)
+        study.optimize(objective, n_trials=remaining, timeout=timeout_s, callbacks=[report])
     return study

@@ -21,6 +21,7 @@ from models.metrics import HIGHER_IS_BETTER
 from models.oracle import oracle_scores
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, write_json
+from pipelines.progress import progress_bar
 from pipelines.train import load_modelling_data
 
 
@@ -144,35 +145,48 @@ def evaluate_target(params: Params, target: str) -> dict:
     trained = json.loads((params.paths.reports_dir / "train" / f"{target}.json").read_text())
     model = mlflow.sklearn.load_model(str(params.paths.models_dir / target / "model"))
     horizon = plan["targets"][target]["horizon_days"]
-    scores = {"model": predict_target(target, model, holdout.X)}
-    scores |= baseline_scores(holdout.X, target, horizon)
-    latent = load_latent(params)
-    if latent is not None:
-        scores["oracle"] = oracle_scores(
-            latent, holdout.keys["customer_id"], cutoffs.holdout, target, horizon
+    with progress_bar() as bar:
+        task = bar.add_task(f"evaluate {target}: model and baselines", total=4)
+
+        def done(next_step: str) -> None:
+            bar.update(task, advance=1, description=f"evaluate {target}: {next_step}")
+
+        scores = {"model": predict_target(target, model, holdout.X)}
+        scores |= baseline_scores(holdout.X, target, horizon)
+        latent = load_latent(params)
+        if latent is not None:
+            scores["oracle"] = oracle_scores(
+                latent, holdout.keys["customer_id"], cutoffs.holdout, target, horizon
+            )
+        done("bootstrap intervals")
+        ev = evaluate_scores(
+            target,
+            holdout.y.to_numpy(),
+            scores,
+            params.evaluate.n_bootstrap,
+            params.evaluate.confidence,
+            params.seed,
         )
-    ev = evaluate_scores(
-        target,
-        holdout.y.to_numpy(),
-        scores,
-        params.evaluate.n_bootstrap,
-        params.evaluate.confidence,
-        params.seed,
-    )
-    tracking.configure(params.mlflow.tracking_uri)
-    tracking.require_run(trained["run_id"], f"dvc repro -f train@{target}")
-    champion = champion_score(target, holdout.X, holdout.y.to_numpy())
-    verdict = gate(ev, champion, params)
-    tables = curve_tables(ev, holdout.y.to_numpy(), scores)
-    report = summary(ev) | {"verdict": verdict}
-    with mlflow.start_run(run_id=trained["run_id"]):
-        _log_evaluation(ev, report, tables, model, holdout.X, params)
-        context = _card_context(params, target, cutoffs, trained, horizon)
-        mlflow.log_text(model_card(report, context), "model_card.md")
-        report["registered"] = _register(target, trained, verdict)
-        mlflow.set_tags(
-            {"verdict": verdict["message"], "registered_version": report["registered"]["version"]}
-        )
+        done("current champion")
+        tracking.configure(params.mlflow.tracking_uri)
+        tracking.require_run(trained["run_id"], f"dvc repro -f train@{target}")
+        champion = champion_score(target, holdout.X, holdout.y.to_numpy())
+        verdict = gate(ev, champion, params)
+        done("plots, SHAP summary, MLflow")
+        tables = curve_tables(ev, holdout.y.to_numpy(), scores)
+        report = summary(ev) | {"verdict": verdict}
+        with mlflow.start_run(run_id=trained["run_id"]):
+            _log_evaluation(ev, report, tables, model, holdout.X, params)
+            context = _card_context(params, target, cutoffs, trained, horizon)
+            mlflow.log_text(model_card(report, context), "model_card.md")
+            report["registered"] = _register(target, trained, verdict)
+            mlflow.set_tags(
+                {
+                    "verdict": verdict["message"],
+                    "registered_version": report["registered"]["version"],
+                }
+            )
+        done("done")
     _write_outputs(params, target, report, tables, ev)
     return report
 

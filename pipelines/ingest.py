@@ -20,6 +20,7 @@ from features.sources import (
 )
 from pipelines.config import IngestParams, Params, SourceParams, load_params
 from pipelines.io import atomic_dir, read_source, write_events_by_month, write_json, write_parquet
+from pipelines.progress import progress_bar
 
 
 def reference_time(ingest: IngestParams) -> pd.Timestamp:
@@ -41,10 +42,16 @@ def load_attributes(source: SourceParams, raw: pd.DataFrame) -> pd.DataFrame | N
     return table.rename(columns=renames)
 
 
-def ingest_source(params: Params) -> tuple[IngestResult, pd.DataFrame, pd.DataFrame, dict]:
-    """Read, map, validate; returns events result, customers, customer quarantine and report."""
+def ingest_source(
+    params: Params, step=lambda name: None
+) -> tuple[IngestResult, pd.DataFrame, pd.DataFrame, dict]:
+    """Read, map, validate; returns events result, customers, customer quarantine and report.
+
+    ``step(name)`` is called when each phase starts (progress reporting)."""
     source, ingest = params.ingest.source, params.ingest
+    step("reading the source")
     raw = read_source(source.path, source.format)
+    step("validating the event contract")
     if source.kind == "online_retail_ii":
         mapped, timezone = map_online_retail_ii(raw), source.timezone or ONLINE_RETAIL_TIMEZONE
     else:
@@ -55,6 +62,7 @@ def ingest_source(params: Params) -> tuple[IngestResult, pd.DataFrame, pd.DataFr
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
     result = validate_events(mapped, original, reference_time(ingest), timezone)
     check_reject_fraction(result, ingest.max_reject_fraction)
+    step("customers and report")
     customers, customer_quarantine = build_customers(result.events, load_attributes(source, raw))
     customers = CustomerSchema.validate(customers)
     thresholds = SufficiencyThresholds(**ingest.sufficiency.model_dump())
@@ -87,8 +95,18 @@ def print_summary(report: dict, console: Console) -> None:
 
 def main(params_path: str = "params.yaml") -> dict:
     params = load_params(params_path)
-    result, customers, customer_quarantine, report = ingest_source(params)
-    write_outputs(result, customers, customer_quarantine, report, params)
+    with progress_bar() as bar:
+        task = bar.add_task("ingest", total=4)
+        started = []
+
+        def step(name: str) -> None:
+            bar.update(task, advance=1 if started else 0, description=f"ingest: {name}")
+            started.append(name)
+
+        result, customers, customer_quarantine, report = ingest_source(params, step)
+        step("writing validated Parquet")
+        write_outputs(result, customers, customer_quarantine, report, params)
+        bar.update(task, completed=4)
     print_summary(report, Console(stderr=True))
     return report
 

@@ -27,9 +27,11 @@ from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
 from pipelines.config import Params
 from pipelines.features import feature_rules
+from pipelines.progress import progress_bar
 from pipelines.report import segment_report
 
 TARGETS = tuple(SCORE_COLUMNS)
+_STEPS = 9  # the done() calls in run(): what its progress bar counts
 
 
 class ScoringError(RuntimeError):
@@ -181,7 +183,7 @@ def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) 
 
 
 def score_all(
-    params: Params, features: pd.DataFrame, champions, lookback_days: int
+    params: Params, features: pd.DataFrame, champions, lookback_days: int, on_explained=None
 ) -> pd.DataFrame:
     X_columns = list(champions["churn"].model.feature_names_in_)
     predictions = {}
@@ -201,6 +203,7 @@ def score_all(
         params.score.segments,
         render,
         params.score.top_k_reasons,
+        on_explained,
     )
 
 
@@ -308,32 +311,56 @@ def run(
             update={"score": params.score.model_copy(update={"exports_dir": Path(exports_dir)})}
         )
     tracking.configure(params.mlflow.tracking_uri)
-    champions = load_models(alias or params.score.model_alias)
-    features, cutoff = scoring_features(params, pd.Timestamp(as_of, tz="UTC") if as_of else None)
-    features = add_bgnbd(params, features)
-    keys = ["customer_id", "as_of"]
-    features = pd.concat([features[keys], as_model_input(features.drop(columns=keys))], axis=1)
-    check_schema(champions, features)
-    drift = check_drift(params, champions, features, allow_drift)
-    for target in champions:
-        for column in drift[target]["warn"][:3]:
-            psi = drift[target]["psi"][column]
-            console.print(f"[yellow]drift warning[/yellow] ({target}): PSI {psi:.2f} on {column}")
-    segments = score_all(params, features, champions, params.targets.churn.lookback_days or 365)
-    as_of_text = f"{cutoff:%Y-%m-%d}"
-    tables, documents, body, moved = assemble(params, segments, drift, champions, as_of_text)
-    try:
-        folder, changed = export.publish(
-            params.score.exports_dir, as_of_text, tables, documents, body
+    with progress_bar(console) as bar:
+        task = bar.add_task("score: loading models", total=_STEPS)
+
+        def done(next_step: str) -> None:
+            bar.update(task, advance=1, description=f"score: {next_step}")
+
+        champions = load_models(alias or params.score.model_alias)
+        done("features at the cutoff")
+        cutoff_at = pd.Timestamp(as_of, tz="UTC") if as_of else None
+        features, cutoff = scoring_features(params, cutoff_at)
+        done("BG/NBD features")
+        features = add_bgnbd(params, features)
+        keys = ["customer_id", "as_of"]
+        features = pd.concat([features[keys], as_model_input(features.drop(columns=keys))], axis=1)
+        check_schema(champions, features)
+        done("drift check")
+        drift = check_drift(params, champions, features, allow_drift)
+        for target in champions:
+            for column in drift[target]["warn"][:3]:
+                psi = drift[target]["psi"][column]
+                console.print(
+                    f"[yellow]drift warning[/yellow] ({target}): PSI {psi:.2f} on {column}"
+                )
+        done("predictions, tiers, segments; reasons for churn")
+        following = dict(zip(SCORE_COLUMNS, [*list(SCORE_COLUMNS)[1:], None], strict=True))
+        segments = score_all(
+            params,
+            features,
+            champions,
+            params.targets.churn.lookback_days or 365,
+            on_explained=lambda t: done(
+                f"reasons for {following[t]}" if following[t] else "writing the export"
+            ),
         )
-    except OSError as error:
-        raise ScoringError(
-            EXIT_UNWRITABLE,
-            f"cannot write the export: {error}",
-            "check --out points at a writable folder with free space",
-        ) from error
-    if changed:
-        log_scoring_run(params, folder, moved, segments)
+        as_of_text = f"{cutoff:%Y-%m-%d}"
+        tables, documents, body, moved = assemble(params, segments, drift, champions, as_of_text)
+        try:
+            folder, changed = export.publish(
+                params.score.exports_dir, as_of_text, tables, documents, body
+            )
+        except OSError as error:
+            raise ScoringError(
+                EXIT_UNWRITABLE,
+                f"cannot write the export: {error}",
+                "check --out points at a writable folder with free space",
+            ) from error
+        done("logging to MLflow")
+        if changed:
+            log_scoring_run(params, folder, moved, segments)
+        done("done")
     console.print(
         f"[bold]score[/bold]: {len(segments):,} customers as of {as_of_text} -> {folder}"
         + ("" if changed else " (unchanged)")

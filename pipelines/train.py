@@ -24,6 +24,7 @@ from models.frames import TASKS, make_split, target_cutoffs
 from models.tuning import HEADLINE, make_estimator, study_name, tune
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, fingerprint, write_json
+from pipelines.progress import progress_bar
 
 
 def load_modelling_data(params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -85,17 +86,20 @@ def train_target(params: Params, target: str) -> dict:
     storage = f"sqlite:///{(params.paths.optuna_dir / f'{target}.db').resolve()}"
     with mlflow.start_run(run_name=f"{target}-train") as run:
         _log_context(params, target, cutoffs, {"train": len(train.y), "valid": len(valid.y)}, fp)
-        study = tune(
-            target,
-            train,
-            valid,
-            storage=storage,
-            name=name,
-            n_trials=params.train.n_trials,
-            timeout_s=params.train.timeout_s,
-            seed=params.seed,
-            space=params.train.search,
-        )
+        with progress_bar() as bar:
+            task = bar.add_task(f"Optuna trials ({target})", total=params.train.n_trials)
+            study = tune(
+                target,
+                train,
+                valid,
+                storage=storage,
+                name=name,
+                n_trials=params.train.n_trials,
+                timeout_s=params.train.timeout_s,
+                seed=params.seed,
+                space=params.train.search,
+                on_trial=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         tracking.log_trials(study, run.info.run_id)
         best = _model_params(params, target, study.best_params)
         model = make_estimator(target, best, params.seed).fit(

@@ -139,8 +139,10 @@ def compare(params_path: str, n_bootstrap: int) -> dict:
 
 
 def print_table(result: dict) -> None:
-    print(f"holdout {result['holdout_cutoff']}: {result['rows']['holdout']:,} customers, "
-          f"{result['holdout_zero_share']:.0%} with no spend")
+    print(
+        f"holdout {result['holdout_cutoff']}: {result['rows']['holdout']:,} customers, "
+        f"{result['holdout_zero_share']:.0%} with no spend"
+    )
     print(f"{'metric':<20}{'tweedie':>26}{'two_part':>26}{'tweedie - two_part':>30}")
     for metric, better in result["higher_is_better"].items():
         cells = []

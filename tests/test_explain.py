@@ -105,3 +105,18 @@ def test_unknown_category_is_missing_not_an_error(models):
     encoded = classifier.encode(odd)
     assert (encoded["country"] == MISSING).tolist() == [True, True, False]
     assert np.isfinite(classifier.predict_proba(odd)).all()
+
+
+def test_reasons_in_chunks_equal_reasons_in_one_pass(models, monkeypatch):
+    from models import scoring
+
+    X, classifier, _ = models
+
+    def render(feature, value):
+        return f"{feature}={value}"
+
+    whole = scoring.explain_target("churn", classifier, X.head(250), render, 3)
+    monkeypatch.setattr(scoring, "EXPLAIN_CHUNK_ROWS", 40)
+    chunked = scoring.explain_target("churn", classifier, X.head(250), render, 3)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked.index.equals(X.head(250).index)

@@ -150,3 +150,22 @@ def test_feature_mismatch_is_a_schema_error(pipeline):
     result = run_in([SEGMENTS, "score", "--params", str(path)], pipeline)
     assert result.returncode == 4, result.stderr
     assert "orders_7d" in result.stderr or "spend_7d" in result.stderr
+
+
+def test_score_shows_its_steps_on_a_terminal_and_nothing_under_quiet(pipeline, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from pipelines.config import load_params
+    from pipelines.score import run
+
+    monkeypatch.chdir(pipeline)
+    monkeypatch.delenv("CI", raising=False)
+    params = load_params(pipeline / "params.yaml")
+    shown = Console(file=io.StringIO(), force_terminal=True, width=120)
+    run(params, alias="challenger", allow_drift=True, console=shown)
+    assert "score: done" in shown.file.getvalue() and "9/9" in shown.file.getvalue()
+    quiet = Console(file=io.StringIO(), force_terminal=True, quiet=True)
+    run(params, alias="challenger", allow_drift=True, console=quiet)
+    assert quiet.file.getvalue() == ""
