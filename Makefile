@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score mlflow-ui lock clean
+.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score compare-cltv mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench-features: $(STAMP) ## Benchmark one feature snapshot: DuckDB vs pandas at 
 
 bench-score: $(STAMP) ## Benchmark scoring + exact SHAP reasons for 1M customers x 3 models (after make repro)
 	$(PY) scripts/bench_score.py --customers 1000000
+
+compare-cltv: $(STAMP) ## Tweedie vs two-part CLTV on the holdout (after make repro)
+	$(PY) scripts/compare_cltv_objectives.py
 
 mlflow-ui: $(STAMP) ## Start the MLflow UI on the local tracking store
 	@echo "MLflow UI: http://127.0.0.1:5000  (store: $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db})"
