@@ -80,7 +80,9 @@ def build_export(
     out["rfm_group"] = rfm_groups(X).to_numpy()
     reasons = []
     for target in SCORE_COLUMNS:
-        reasons.append(explain_target(target, models[target], X, render, top_k))
+        scored = np.isfinite(predictions[target])  # churn: buyers in the lookback only
+        explained = explain_target(target, models[target], X[scored], render, top_k)
+        reasons.append(explained.reindex(X.index))  # no reasons where there is no score
         if on_explained is not None:
             on_explained(target)
     return pd.concat([out[list(EXPORT_COLUMNS)], *reasons], axis=1)

@@ -37,7 +37,7 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
         prefix = REASON_PREFIX[target]
         for i in range(1, 100):
             phrase = row.get(f"{prefix}_reason_{i}_phrase")
-            if phrase is None:
+            if phrase is None or phrase != phrase:  # no reasons where there is no score
                 break
             contribution = row[f"{prefix}_reason_{i}_contribution"]
             up, down = DIRECTION[target]

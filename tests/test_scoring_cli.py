@@ -56,6 +56,9 @@ def test_export_schema_tiers_and_reasons(pipeline):
             assert f"{model}_reason_1_{part}" in segments
     buyers = segments["churn_tier"] != "n/a"
     assert segments.loc[buyers, "churn_probability"].between(0, 1).all()
+    assert segments.loc[buyers, "churn_reason_1_phrase"].notna().all()
+    assert segments.loc[~buyers, "churn_reason_1_phrase"].isna().all() and (~buyers).any()
+    assert segments["propensity_reason_1_phrase"].notna().all()
     assert (segments["predicted_cltv"] >= 0).all()
 
 
