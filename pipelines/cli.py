@@ -18,23 +18,24 @@ app = typer.Typer(
 _err = Console(stderr=True)
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
+QuietOption = typer.Option(False, "--quiet", help="Only errors: no progress bars or summaries.")
 
 
 @app.command()
-def generate(params: Path = ParamsOption) -> None:
+def generate(params: Path = ParamsOption, quiet: bool = QuietOption) -> None:
     """Write the seeded synthetic shop (the default data) to paths.raw_dir."""
     from pipelines import generate as stage
 
-    stage.main(str(params))
+    stage.main(str(params), console=Console(stderr=True, quiet=quiet))
 
 
 @app.command()
-def ingest(params: Path = ParamsOption) -> None:
+def ingest(params: Path = ParamsOption, quiet: bool = QuietOption) -> None:
     """Validate raw events into data/validated, quarantining every rejected row with its reason."""
     from pipelines import ingest as stage
 
     try:
-        stage.main(str(params))
+        stage.main(str(params), console=Console(stderr=True, quiet=quiet))
     except IngestError as error:
         _err.print(f"[red]ingest failed:[/red] {error}", soft_wrap=True, highlight=False)
         raise typer.Exit(code=2) from error
@@ -49,7 +50,7 @@ def score(
     ),
     allow_drift: bool = typer.Option(False, "--allow-drift", help="Export despite feature drift."),
     csv: bool = typer.Option(False, "--csv", help="Also write segments.csv."),
-    quiet: bool = typer.Option(False, "--quiet", help="Only errors."),
+    quiet: bool = QuietOption,
     params: Path = ParamsOption,
 ) -> None:
     """Score every customer with the registered models and publish exports/<as_of>/."""

@@ -11,14 +11,15 @@ from pipelines.config import load_params
 from pipelines.io import atomic_dir, write_parquet
 
 
-def main(params_path: str = "params.yaml") -> None:
+def main(params_path: str = "params.yaml", console: Console | None = None) -> None:
+    console = console or Console(stderr=True)
     params = load_params(params_path)
     shop = generate_shop(params.synthetic, seed=params.seed)
     with atomic_dir(params.paths.raw_dir) as out:
         write_parquet(shop.events, out / "events.parquet")
         write_parquet(shop.customers, out / "customers.parquet")
         write_parquet(shop.latent, out / "latent.parquet")
-    Console(stderr=True).print(
+    console.print(
         f"[bold]generate[/bold]: {len(shop.events):,} raw events for "
         f"{len(shop.customers):,} customers -> {params.paths.raw_dir}"
     )

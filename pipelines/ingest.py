@@ -93,9 +93,10 @@ def print_summary(report: dict, console: Console) -> None:
     console.print(("[green]" if verdict["sufficient"] else "[yellow]") + verdict["message"])
 
 
-def main(params_path: str = "params.yaml") -> dict:
+def main(params_path: str = "params.yaml", console: Console | None = None) -> dict:
+    console = console or Console(stderr=True)
     params = load_params(params_path)
-    with progress_bar() as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task("ingest", total=4)
         started = []
 
@@ -107,7 +108,7 @@ def main(params_path: str = "params.yaml") -> dict:
         step("writing validated Parquet")
         write_outputs(result, customers, customer_quarantine, report, params)
         bar.update(task, completed=4)
-    print_summary(report, Console(stderr=True))
+    print_summary(report, console)
     return report
 
 
