@@ -18,6 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from models.plots import decile_figure  # noqa: E402
+
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}
@@ -27,12 +29,12 @@ td:first-child,th:first-child{text-align:left}
 """
 
 
-def _png(figure) -> str:
+def _png(figure, alt: str = "plot") -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="plot" src="data:image/png;base64,{encoded}">'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -67,6 +69,10 @@ def quality_section(reports_dir: Path) -> str:
         calibration = reports_dir / "evaluate" / f"{target}_plots" / "calibration.csv"
         if calibration.exists():
             parts.append(_calibration_plot(pd.read_csv(calibration), target))
+        deciles = reports_dir / "evaluate" / f"{target}_plots" / "deciles.csv"
+        if deciles.exists():
+            title = f"{target} calibration by decile"
+            parts.append(_png(decile_figure(pd.read_csv(deciles), title), alt=title))
     return "\n".join(parts)
 
 
@@ -100,10 +106,10 @@ def segments_section(segments: pd.DataFrame) -> str:
 
 
 def drivers_section(segments: pd.DataFrame) -> str:
-    """Per segment, the features that most often lead the churn and value explanations."""
+    """Per segment, the features that most often lead each model's explanations."""
     rows = []
     for name, group in segments.groupby("segment"):
-        for model in ("churn", "cltv"):
+        for model in ("churn", "propensity", "cltv"):
             top = group[f"{model}_reason_1_feature"].value_counts().head(3)
             rows.append(
                 {

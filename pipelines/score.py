@@ -177,7 +177,9 @@ def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) 
             EXIT_DRIFT,
             f"feature drift too large: PSI {psi:.2f} on '{column}' for the {target} model "
             f"(limit {params.score.drift.refuse_psi}); {len(over)} model features over",
-            "inspect drift.json, retrain with `dvc repro`, or pass --allow-drift",
+            "the model was trained on windows unlike today's data: retrain it on recent "
+            "cutoffs, or pass --allow-drift once the shift is understood (PSI per feature "
+            "goes to drift.json of the export)",
         )
     return drift
 
