@@ -38,6 +38,13 @@ OPTIONAL_EVENT_COLUMNS: tuple[str, ...] = tuple(
     c for c in EVENT_COLUMNS if c not in REQUIRED_EVENT_COLUMNS
 )
 
+# The validated layer also stores two integer surrogates, engine details that feature queries group
+# and join on (hashing integers is several times cheaper than hashing text), not something a source
+# provides: in events and customers, the customer's row number in customers.parquet (int32; that
+# file is sorted by customer_id), and in events, the event type's position in EVENT_TYPES (int8).
+CUSTOMER_KEY = "customer_key"
+EVENT_TYPE_CODE = "event_type_code"
+
 CUSTOMER_COLUMNS: dict[str, str] = {
     "customer_id": "string",
     "first_seen": "timestamp[UTC]",

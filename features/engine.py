@@ -7,10 +7,13 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
+from features.contract import CUSTOMER_KEY, EVENT_TYPE_CODE, EVENT_TYPES
 from features.definitions import FeatureRules, feature_table, label_table
 from features.snapshots import SnapshotPlan
 
@@ -60,10 +63,57 @@ def to_arrow(frame: pd.DataFrame) -> pa.Table:
     return table
 
 
+def with_surrogate_keys(
+    events: pa.Table, customers: pa.Table, first_key: int = 0
+) -> tuple[pa.Table, pa.Table]:
+    """Customers sorted by id and numbered from ``first_key``; events with their customer's number
+    (``customer_key``) and their type's position in the contract (``event_type_code``).
+
+    Every event's customer must be in ``customers`` (ingest builds customers from the events).
+    """
+    customers = customers.drop_columns([c for c in customers.column_names if c == CUSTOMER_KEY])
+    customers = customers.sort_by("customer_id")
+    ids = customers["customer_id"].cast(pa.string())
+    if ids.null_count or len(pc.unique(ids)) != len(ids):
+        raise ValueError("customers: customer_id must be unique and not null to number customers")
+    keys = pa.array(np.arange(first_key, first_key + len(ids), dtype=np.int32))
+    customers = customers.add_column(1, CUSTOMER_KEY, keys)
+    position = pc.index_in(events["customer_id"].cast(pa.string()), value_set=ids)
+    if position.null_count:
+        missing = pc.filter(events["customer_id"], pc.is_null(position))
+        raise ValueError(
+            f"events: {missing.length():,} rows have a customer_id that is not in customers, "
+            f"e.g. {missing[0].as_py()!r}"
+        )
+    types = pa.array(EVENT_TYPES, pa.string())
+    codes = pc.index_in(events["event_type"].cast(pa.string()), value_set=types)
+    if codes.null_count:
+        unknown = pc.filter(events["event_type"], pc.is_null(codes))
+        raise ValueError(f"events: event_type {unknown[0].as_py()!r} is not in the contract")
+    events = events.drop_columns(
+        [c for c in events.column_names if c in (CUSTOMER_KEY, EVENT_TYPE_CODE)]
+    )
+    event_keys = pc.add(position.cast(pa.int32()), pa.scalar(first_key, pa.int32()))
+    events = events.add_column(1, CUSTOMER_KEY, event_keys)
+    events = events.add_column(
+        events.schema.get_field_index("event_type") + 1, EVENT_TYPE_CODE, codes.cast(pa.int8())
+    )
+    return events, customers
+
+
 def tables_from_frames(con, events: pd.DataFrame, customers: pd.DataFrame):
-    """Register in-memory frames as the events and customers tables (tests, small data)."""
-    for name, frame in (("events", events), ("customers", customers)):
-        _register(con, name, to_arrow(frame))
+    """Register in-memory frames as the events and customers tables (tests, small data).
+
+    Customers that appear only in events are added to the customers table without attributes (as
+    ingest does), so every event has a ``customer_key``.
+    """
+    extra = pd.Index(events["customer_id"].dropna().unique()).difference(customers["customer_id"])
+    if len(extra):
+        ids = pd.Series(extra, dtype=customers["customer_id"].dtype)
+        customers = pd.concat([customers, pd.DataFrame({"customer_id": ids})], ignore_index=True)
+    keyed_events, keyed_customers = with_surrogate_keys(to_arrow(events), to_arrow(customers))
+    for name, table in (("events", keyed_events), ("customers", keyed_customers)):
+        _register(con, name, table)
     return con.table("events"), con.table("customers")
 
 
@@ -81,6 +131,14 @@ def load_tables(con, validated_dir: Path) -> tuple[ir.Table, ir.Table]:
     if "event_month" in events.columns:
         events = events.drop("event_month")
     customers = con.read_parquet(str(folder / "customers.parquet"), table_name="customers")
+    needed = {"events": (CUSTOMER_KEY, EVENT_TYPE_CODE), "customers.parquet": (CUSTOMER_KEY,)}
+    for name, table in (("events", events), ("customers.parquet", customers)):
+        for column in needed[name]:
+            if column not in table.columns:
+                raise ValueError(
+                    f"{folder / name}: no column {column!r}; this validated layer was written "
+                    "before surrogate keys were added. Re-run ingest (`dvc repro ingest`)."
+                )
     return events, customers
 
 

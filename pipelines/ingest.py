@@ -6,8 +6,10 @@ import argparse
 import sys
 
 import pandas as pd
+import pyarrow.parquet as pq
 from rich.console import Console
 
+from features.engine import to_arrow, with_surrogate_keys
 from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError, IngestResult, validate_events
 from features.ingest_report import SufficiencyThresholds, check_reject_fraction, summarize_ingest
 from features.schemas import CustomerSchema
@@ -72,10 +74,11 @@ def ingest_source(
 
 
 def write_outputs(result, customers, customer_quarantine, report, params: Params) -> None:
+    events, customers = with_surrogate_keys(to_arrow(result.events), to_arrow(customers))
     with atomic_dir(params.paths.validated_dir) as out:
-        write_events_by_month(result.events, out / "events")
+        write_events_by_month(events, out / "events")
         write_parquet(result.quarantine, out / "quarantine.parquet")
-        write_parquet(customers, out / "customers.parquet")
+        pq.write_table(customers, out / "customers.parquet")
         write_parquet(customer_quarantine.astype("string"), out / "customers_quarantine.parquet")
     write_json(report, params.paths.ingest_report)
 
