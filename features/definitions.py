@@ -4,10 +4,10 @@ Features of a snapshot use only events with ``event_time < as_of``; labels use o
 ``[as_of, as_of + horizon)``. Time arithmetic is done on epoch seconds, so DuckDB and Spark agree
 to the second whatever their session time zone. Nothing here executes: functions build expressions.
 
-Events are grouped and joined on ``customer_key``, the integer surrogate key the validated layer
-stores beside ``customer_id`` (see `features.engine.with_customer_keys`): hashing an int32 instead
-of a string roughly halves the cost of the aggregations over every event. The id comes back from
-the customers table at the end.
+Events are grouped and joined on ``customer_key`` and ``event_type_code``, the integer surrogates
+the validated layer stores beside ``customer_id`` and ``event_type`` (see
+`features.engine.with_surrogate_keys`): hashing integers instead of text roughly halves the cost of
+the aggregation over every event. The id comes back from the customers table at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 from ibis import _
+from ibis.common.exceptions import IbisError
 
 from features.contract import CUSTOMER_KEY, EVENT_TYPE_CODE, EVENT_TYPES, MONETARY_EVENT_TYPES
 
@@ -61,12 +62,12 @@ def _epoch_seconds(moment: ir.TimestampValue) -> ir.IntegerValue:
     to the bit).
 
     Ibis compiles ``epoch_seconds`` as ``EPOCH(CAST(t AS TIMESTAMP))``; on DuckDB that cast of a
-    time-zone-aware value is an ICU calendar call per value, eight times dearer than ``EPOCH(t)``
-    itself. So DuckDB gets its native function; other backends the portable expression.
+    time-zone-aware value is an ICU calendar call per value, about six times dearer than
+    ``EPOCH(t)`` itself. So DuckDB gets its native function; other backends the portable expression.
     """
     try:
         backend = ibis.get_backend(moment)
-    except Exception:  # an unbound expression: no backend to specialise for
+    except IbisError:  # no backend to specialise for
         backend = None
     if getattr(backend, "name", None) == "duckdb" and moment.type().timezone is not None:
         return _duckdb_epoch(moment).floor()
