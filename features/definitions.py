@@ -166,7 +166,8 @@ def activity_features(past: ir.Table, as_of: pd.Timestamp, rules: FeatureRules) 
 
     The events are first reduced to one row per customer and event type code (a narrow
     aggregation on two integers, far cheaper per event than one wide conditional aggregation),
-    then each type's rows are joined back on the key: one column group per type.
+    then each type's rows are joined back on the key: one column group per type (the renamed
+    keys of that join chain, ``_activity_key_<i>``, are dropped by the caller's projection).
     """
     windows = rules.activity_windows_days
     per_type = past.group_by([CUSTOMER_KEY, EVENT_TYPE_CODE]).aggregate(
@@ -179,7 +180,7 @@ def activity_features(past: ir.Table, as_of: pd.Timestamp, rules: FeatureRules) 
         counts = {f"{kind}_{w}d": rows[f"n_{w}d"] for w in windows}
         recency = {f"days_since_last_{kind}": _days_before(as_of, rows["last"])}
         kinds.append(rows.select(CUSTOMER_KEY, **counts, **recency))
-    return _join_all(per_type.select(CUSTOMER_KEY).distinct(), kinds)
+    return _join_all(per_type.select(CUSTOMER_KEY).distinct(), kinds, tag="activity")
 
 
 def active_days(past: ir.Table, as_of: pd.Timestamp) -> ir.Table:
@@ -209,14 +210,16 @@ def _with_known(seen: ir.Table, customers: ir.Table, as_of: pd.Timestamp) -> ir.
     return table.relocate(CUSTOMER_KEY, "as_of")
 
 
-def _join_all(table: ir.Table, others: list[ir.Table]) -> ir.Table:
+def _join_all(table: ir.Table, others: list[ir.Table], tag: str) -> ir.Table:
     """`table` left-joined on the key to each of `others`, as one join chain.
 
-    Each right-hand key is renamed apart, so no projection is needed between joins: the chain
-    compiles to one SELECT (Ibis compiles a nested projection per join several times slower).
+    Each right-hand key is renamed apart (``_<tag>_key_<i>``; the tag keeps nested chains apart),
+    so no projection is needed between joins and the chain compiles to one SELECT: Ibis compiles
+    a projection per join, or one over the whole chain, two to three times slower. Callers select
+    the columns they return.
     """
     for i, other in enumerate(others):
-        key = f"_{CUSTOMER_KEY}_{i}"
+        key = f"_{tag}_key_{i}"
         other = other.rename({key: CUSTOMER_KEY})
         table = table.left_join(other, table[CUSTOMER_KEY] == other[key])
     return table
@@ -283,6 +286,7 @@ def feature_table(
             active_days(past, as_of),
             customers.select(CUSTOMER_KEY, *customer_columns),
         ],
+        tag="family",
     )
     names = _column_order(rules)
     counts = set(_count_columns(names))
@@ -318,6 +322,7 @@ def label_table(
     table = _join_all(
         population(events, customers, as_of),
         [last_order, *futures, customers.select(CUSTOMER_KEY, "customer_id")],
+        tag="label",
     )
     future = {c: table[c].fill_null(0) for c in table.columns if c.startswith("future_")}
     eligible = table.days_since_last_order.notnull() & (
