@@ -14,7 +14,16 @@ import pyarrow.compute as pc
 from ibis import _
 
 from features.contract import CUSTOMER_KEY, EVENT_TYPE_CODE, EVENT_TYPES
-from features.definitions import FeatureRules, feature_table, label_table
+from features.definitions import (
+    ACTIVITY_TYPES,
+    FeatureQueries,
+    FeatureRules,
+    base_columns,
+    count_columns,
+    derived_features,
+    feature_queries,
+    label_table,
+)
 from features.snapshots import SnapshotPlan
 
 
@@ -157,6 +166,99 @@ def execute(con, expr: ir.Table) -> pd.DataFrame:
     return frame.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
 
 
+def compute_features(
+    con, events: ir.Table, customers: ir.Table, as_of: pd.Timestamp, rules: FeatureRules
+) -> pd.DataFrame:
+    """The feature table of one cutoff: one row per known customer, sorted by customer_id."""
+    return assemble_features(con, feature_queries(events, customers, as_of, rules), as_of, rules)
+
+
+def assemble_features(
+    con, queries: FeatureQueries, as_of: pd.Timestamp, rules: FeatureRules
+) -> pd.DataFrame:
+    """Run a snapshot's queries and write each row into per-customer arrays at its customer's slot.
+
+    Customers are known at the cutoff when they signed up before it or have an event before it
+    (a row in ``activity``); each known customer gets a slot, in key order (= id order). Counts
+    and sums of customers without a row are 0; other features are unknown (NaN).
+    """
+    people = con.to_pyarrow(queries.customers)
+    keys = people[CUSTOMER_KEY].to_numpy()
+    activity = con.to_pyarrow(queries.activity)
+    seen = _rows(keys, activity[CUSTOMER_KEY].to_numpy())
+    known = people["signed_up"].to_numpy(zero_copy_only=False).astype(bool)  # a copy
+    known[seen] = True
+    slot_of_row = np.cumsum(known) - 1
+    n = int(known.sum())
+    counts = set(count_columns(base_columns(rules)))
+    values: dict[str, np.ndarray] = {}
+
+    slots = slot_of_row[seen]
+    codes = activity[EVENT_TYPE_CODE].to_numpy()
+    per_type = {  # n_<w>d counts and days_since_last, per (key, type) row
+        c: _numbers(activity[c], count=c != "days_since_last") for c in activity.column_names[2:]
+    }
+    for kind in ACTIVITY_TYPES:
+        mine = codes == EVENT_TYPES.index(kind)
+        names = {f"n_{w}d": f"{kind}_{w}d" for w in rules.activity_windows_days}
+        names["days_since_last"] = f"days_since_last_{kind}"
+        for column, name in names.items():
+            values[name] = _placed(per_type[column][mine], slots[mine], n, name in counts)
+    for query in (queries.purchases, queries.active_days):
+        table = con.to_pyarrow(query)  # customers with events before the cutoff: all known
+        slots = slot_of_row[_rows(keys, table[CUSTOMER_KEY].to_numpy())]
+        for name in table.column_names[1:]:
+            count = name in counts
+            values[name] = _placed(_numbers(table[name], count), slots, n, count)
+
+    values["tenure_days"] = _numbers(people["tenure_days"], count=False)[known]
+    values |= derived_features(values)
+    head = people.filter(pa.array(known))
+    stamp = np.datetime64(as_of.tz_convert("UTC").tz_localize(None), "us")
+    columns = {
+        "customer_id": head["customer_id"],
+        "as_of": pa.array(np.full(n, stamp), pa.timestamp("us", tz="UTC")),
+        **{c: head[c] for c in rules.attribute_columns},
+        **values,
+    }
+    order = [*base_columns(rules), "tenure_days", *derived_features(values)]
+    frame = pa.table({name: columns[name] for name in order}).to_pandas()
+    if frame["customer_id"].is_monotonic_increasing:  # keys are numbered in id order
+        return frame
+    return frame.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
+
+
+def _rows(customer_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Rows of `keys` in the customers' keys (ascending). Ingest numbers customers 0..n-1, so
+    there a key is its row; any other numbering is looked up."""
+    n = len(customer_keys)
+    if n and int(customer_keys[-1]) - int(customer_keys[0]) == n - 1:  # consecutive
+        rows = keys - customer_keys[0]
+        bad = (rows < 0) | (rows >= n)
+    else:
+        rows = np.searchsorted(customer_keys, keys)
+        found = customer_keys[np.minimum(rows, n - 1)] == keys if n else rows < 0
+        bad = ~found
+    if bad.any():
+        raise ValueError(f"customer_key {keys[bad][0]} is not in the customers table")
+    return rows
+
+
+def _numbers(values: pa.ChunkedArray, count: bool) -> np.ndarray:
+    """A count with nulls as 0 (its own integer or float type), or any other number as float64
+    with nulls as NaN."""
+    if count:
+        return pc.fill_null(values, 0).to_numpy()
+    return pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _placed(given: np.ndarray, slots: np.ndarray, n: int, count: bool) -> np.ndarray:
+    """`n` values: `given` at `slots`; elsewhere 0 for a count, NaN otherwise."""
+    out = np.zeros(n, given.dtype) if count else np.full(n, np.nan)
+    out[slots] = given
+    return out
+
+
 def build_snapshots(
     con,
     events: ir.Table,
@@ -171,7 +273,7 @@ def build_snapshots(
     horizons = {name: target.horizon_days for name, target in plan.targets.items()}
     feature_frames, label_frames = [], []
     for as_of in plan.all_cutoffs():
-        feature_frames.append(execute(con, feature_table(events, customers, as_of, rules)))
+        feature_frames.append(compute_features(con, events, customers, as_of, rules))
         observed = {
             t: h for t, h in horizons.items() if as_of + pd.Timedelta(days=h) <= plan.scoring
         }

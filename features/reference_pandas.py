@@ -1,4 +1,4 @@
-"""A plain pandas implementation of `definitions.feature_table` for one cutoff.
+"""A plain pandas implementation of `engine.compute_features` for one cutoff.
 
 It exists as a test oracle and as the baseline of `scripts/bench_features.py`: written
 independently of the Ibis definitions (straightforward vectorised group-bys, one family at a
@@ -124,7 +124,7 @@ def _derived(table: pd.DataFrame) -> pd.DataFrame:
 def reference_feature_table(
     events: pd.DataFrame, customers: pd.DataFrame, as_of: pd.Timestamp, rules: FeatureRules
 ) -> pd.DataFrame:
-    """The feature table of `definitions.feature_table` for one cutoff, sorted by customer_id."""
+    """The feature table of `engine.compute_features` for one cutoff, sorted by customer_id."""
     as_of = pd.Timestamp(as_of).tz_convert("UTC").as_unit("us")
     past = events[events["event_time"] < as_of]
     past = past.assign(age_days=_age_days(past["event_time"], as_of))

@@ -15,8 +15,7 @@ import pandas as pd
 from rich.console import Console
 
 from features.catalogue import build_catalogue
-from features.definitions import feature_table
-from features.engine import connect_duckdb, event_span, execute, load_tables
+from features.engine import compute_features, connect_duckdb, event_span, load_tables
 from features.snapshots import scoring_cutoff
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features, rfm_summary
@@ -84,7 +83,7 @@ def scoring_features(
     first, last = event_span(con, events)
     as_of = as_of or scoring_cutoff(last)
     rules = feature_rules(params, list(customers.columns))
-    features = execute(con, feature_table(events, customers, as_of, rules))
+    features = compute_features(con, events, customers, as_of, rules)
     if len(features) == 0:
         raise ScoringError(
             EXIT_NO_DATA,

@@ -8,7 +8,7 @@ with the contract (`finalize_events`) and written as validated, hive-partitioned
 `customers.parquet` in a temporary folder; that preparation is timed separately. Then each engine
 computes the full feature table for one cutoff in a fresh subprocess, reading from that Parquet:
 
-- duckdb: `connect_duckdb`, `load_tables`, `execute(feature_table(...))`, as the features stage;
+- duckdb: `connect_duckdb`, `load_tables`, `compute_features(...)`, as the features stage;
 - pandas: `pd.read_parquet` of the events and customers, then `reference_feature_table`.
 
 The cutoff is the end of the synthetic window, so every event is history (the slowest snapshot).
@@ -119,12 +119,12 @@ def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
 
 
 def run_duckdb(folder: Path, as_of) -> int:
-    from features.definitions import FeatureRules, feature_table
-    from features.engine import connect_duckdb, execute, load_tables
+    from features.definitions import FeatureRules
+    from features.engine import compute_features, connect_duckdb, load_tables
 
     con = connect_duckdb()
     events, customers = load_tables(con, folder)
-    return len(execute(con, feature_table(events, customers, as_of, FeatureRules())))
+    return len(compute_features(con, events, customers, as_of, FeatureRules()))
 
 
 def run_pandas(folder: Path, as_of) -> int:

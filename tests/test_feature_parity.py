@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from features.definitions import FeatureRules, feature_table
-from features.engine import connect_duckdb, execute, tables_from_frames
+from features.definitions import FeatureRules
+from features.engine import compute_features, connect_duckdb, tables_from_frames
 from features.ingest import finalize_events
 from features.reference_pandas import reference_feature_table
 from features.synthetic import ShopSpec, generate_shop
@@ -33,7 +33,7 @@ def tables(shop):
 def test_duckdb_feature_table_equals_pandas_reference(shop, tables, cutoff):
     as_of = pd.Timestamp(cutoff, tz="UTC")
     con, events, customers = tables
-    actual = execute(con, feature_table(events, customers, as_of, RULES))
+    actual = compute_features(con, events, customers, as_of, RULES)
     expected = reference_feature_table(*shop, as_of, RULES)
     assert list(actual.columns) == list(expected.columns)
     assert len(actual) > 0

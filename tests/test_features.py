@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from features.catalogue import KEY_COLUMNS, build_catalogue
-from features.definitions import FeatureRules, feature_table, label_table
-from features.engine import connect_duckdb, execute, tables_from_frames
+from features.definitions import FeatureRules, label_table
+from features.engine import compute_features, connect_duckdb, execute, tables_from_frames
 from features.ingest import finalize_events
 
 AS_OF = pd.Timestamp("2024-03-01", tz="UTC")
@@ -72,7 +72,7 @@ def tables():
 @pytest.fixture(scope="module")
 def features(tables):
     con, events, customers = tables
-    return execute(con, feature_table(events, customers, AS_OF, RULES)).set_index("customer_id")
+    return compute_features(con, events, customers, AS_OF, RULES).set_index("customer_id")
 
 
 EXPECTED = pd.DataFrame(

@@ -7,8 +7,14 @@ import shutil
 import pandas as pd
 import pytest
 
-from features.definitions import feature_table, label_table
-from features.engine import connect_duckdb, connect_spark, execute, tables_from_frames
+from features.definitions import label_table
+from features.engine import (
+    compute_features,
+    connect_duckdb,
+    connect_spark,
+    execute,
+    tables_from_frames,
+)
 from features.ingest import finalize_events
 from features.synthetic import ShopSpec, generate_shop
 from tests.test_features import AS_OF, HORIZONS, RULES, tiny_customers, tiny_events
@@ -51,10 +57,9 @@ def run_definitions(con, events: pd.DataFrame, customers: pd.DataFrame, cutoffs)
     events_table, customers_table = tables_from_frames(con, events, customers)
     results = {}
     for as_of in cutoffs:
-        features = feature_table(events_table, customers_table, as_of, RULES)
-        labels = label_table(events_table, customers_table, as_of, HORIZONS, RULES)
-        results[as_of, "features"] = execute(con, features)
-        results[as_of, "labels"] = execute(con, labels)
+        tables = (events_table, customers_table, as_of)
+        results[as_of, "features"] = compute_features(con, *tables, RULES)
+        results[as_of, "labels"] = execute(con, label_table(*tables, HORIZONS, RULES))
     return results
 
 

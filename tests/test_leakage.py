@@ -15,8 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES, MONETARY_EVENT_TYPES
-from features.definitions import DAY_S, FeatureRules, feature_table, label_table
-from features.engine import connect_duckdb, execute, tables_from_frames
+from features.definitions import (
+    DAY_S,
+    FeatureQueries,
+    FeatureRules,
+    feature_queries,
+    label_table,
+)
+from features.engine import assemble_features, connect_duckdb, execute, tables_from_frames
 from features.ingest import finalize_events
 
 AS_OF = pd.Timestamp("2024-06-01", tz="UTC")
@@ -125,16 +131,20 @@ def duckdb():
     """
     con = connect_duckdb()
     events, customers = tables_from_frames(con, events_frame([]), customers_frame([], []))
+    features = feature_queries(events, customers, AS_OF, RULES).as_dict()
     queries = {
-        "features": feature_table(events, customers, AS_OF, RULES),
-        "labels": label_table(events, customers, AS_OF, HORIZONS, RULES),
+        "features": {name: con.compile(expr) for name, expr in features.items()},
+        "labels": con.compile(label_table(events, customers, AS_OF, HORIZONS, RULES)),
     }
-    return con, {kind: con.compile(expr) for kind, expr in queries.items()}
+    return con, queries
 
 
 def run_query(duckdb, kind: str, rows: list[dict], customers: pd.DataFrame) -> pd.DataFrame:
     con, queries = duckdb
     tables_from_frames(con, events_frame(rows), customers)
+    if kind == "features":
+        compiled = FeatureQueries(**{name: con.sql(sql) for name, sql in queries[kind].items()})
+        return assemble_features(con, compiled, AS_OF, RULES)
     return execute(con, con.sql(queries[kind]))
 
 
