@@ -10,6 +10,11 @@ import numpy as np
 import pandas as pd
 
 EPSILON = 1e-4
+# Features that add up floating-point numbers can differ in their last bits from run to run (the
+# engine adds in thread order), and a bin edge is often a value that customers share exactly (a
+# spend of 42.22). Values are rounded to this many decimals before binning, so a customer on an
+# edge falls on the same side in every run and the same inputs give the same PSI.
+DECIMALS = 9
 
 
 def _shares(labels: pd.Series, categories) -> np.ndarray:
@@ -30,6 +35,10 @@ def psi(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:
     numeric = pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected)
     edges = None
     if numeric:
+        expected, actual = (
+            expected.astype(float).round(DECIMALS),
+            actual.astype(float).round(DECIMALS),
+        )
         finite = expected.dropna().to_numpy(float)
         edges = (
             np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1]))
