@@ -160,8 +160,13 @@ def event_span(con, events: ir.Table) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def execute(con, expr: ir.Table) -> pd.DataFrame:
     """Run an expression and return pandas with stable column order and row order."""
-    frame = con.to_pyarrow(expr).to_pandas()
-    if frame["customer_id"].is_monotonic_increasing:  # the expression's ORDER BY held
+    return _sorted_by_id(con.to_pyarrow(expr).to_pandas())
+
+
+def _sorted_by_id(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` in customer_id order; usually it already is (an ORDER BY, or keys numbered in id
+    order), and then it is returned as is."""
+    if frame["customer_id"].is_monotonic_increasing:
         return frame
     return frame.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
 
@@ -212,7 +217,8 @@ def assemble_features(
             values[name] = _placed(_numbers(table[name], count), slots, n, count)
 
     values["tenure_days"] = _numbers(people["tenure_days"], count=False)[known]
-    values |= derived_features(values)
+    derived = derived_features(values)
+    values |= derived
     head = people.filter(pa.array(known))
     stamp = np.datetime64(as_of.tz_convert("UTC").tz_localize(None), "us")
     columns = {
@@ -221,11 +227,8 @@ def assemble_features(
         **{c: head[c] for c in rules.attribute_columns},
         **values,
     }
-    order = [*base_columns(rules), "tenure_days", *derived_features(values)]
-    frame = pa.table({name: columns[name] for name in order}).to_pandas()
-    if frame["customer_id"].is_monotonic_increasing:  # keys are numbered in id order
-        return frame
-    return frame.sort_values(["customer_id"], kind="stable").reset_index(drop=True)
+    order = [*base_columns(rules), "tenure_days", *derived]
+    return _sorted_by_id(pa.table({name: columns[name] for name in order}).to_pandas())
 
 
 def _rows(customer_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
