@@ -1,7 +1,11 @@
 """Validate mapped raw events against the event contract, quarantining every rejected row.
 
 Pure functions on DataFrames: the DVC stage in ``pipelines/ingest.py`` does the reading and writing.
-Invariant: rows read = accepted + quarantined + duplicates removed.
+Invariant: rows read = accepted + anonymous + quarantined + duplicates removed.
+
+Rows without a customer id (guest checkouts, anonymous sessions) are not errors: when they pass
+every other rule they are kept in their own ``anonymous`` table, unless ``anonymous="reject"``
+quarantines them as ``missing_customer_id``.
 """
 
 from __future__ import annotations
@@ -55,16 +59,25 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_REASON = {rule.reason: rule for rule in RULES}
 
 
+ANONYMOUS_POLICIES = ("keep", "reject")
+
+
 @dataclass
 class IngestResult:
     events: pd.DataFrame
     quarantine: pd.DataFrame
     rows_read: int
     duplicates_removed: int
+    anonymous: pd.DataFrame | None = None  # valid rows without a customer id (policy "keep")
+
+    @property
+    def anonymous_rows(self) -> int:
+        return 0 if self.anonymous is None else len(self.anonymous)
 
     @property
     def reconciles(self) -> bool:
-        return self.rows_read == len(self.events) + len(self.quarantine) + self.duplicates_removed
+        kept = len(self.events) + self.anonymous_rows + len(self.quarantine)
+        return self.rows_read == kept + self.duplicates_removed
 
 
 def clean_strings(values: pd.Series) -> pd.Series:
@@ -177,10 +190,13 @@ def _rule_masks(
     return {rule.reason: masks[rule.reason]().fillna(False).astype(bool) for rule in RULES}
 
 
-def _first_reason(masks: dict[str, pd.Series], index: pd.Index) -> pd.Series:
+def _first_reason(
+    masks: dict[str, pd.Series], index: pd.Index, skip: frozenset[str] = frozenset()
+) -> pd.Series:
     reason = pd.Series(None, index=index, dtype=object)
     for rule in reversed(RULES):
-        reason = reason.mask(masks[rule.reason], rule.reason)
+        if rule.reason not in skip:
+            reason = reason.mask(masks[rule.reason], rule.reason)
     return reason
 
 
@@ -222,22 +238,42 @@ def build_quarantine(
 
 
 def validate_events(
-    mapped: pd.DataFrame, raw: pd.DataFrame, reference_time: pd.Timestamp, timezone: str = "UTC"
+    mapped: pd.DataFrame,
+    raw: pd.DataFrame,
+    reference_time: pd.Timestamp,
+    timezone: str = "UTC",
+    anonymous: str = "keep",
 ) -> IngestResult:
-    """Split mapped rows into contract-valid events and a quarantine; drop exact duplicates.
+    """Split mapped rows into contract-valid events, anonymous rows and a quarantine; drop exact
+    duplicates (counted).
 
     ``mapped`` holds the contract columns plus ``_source_file``/``_source_row`` (and optionally
     ``_pre_reason`` set by a source mapping); ``raw`` holds the original values, same index.
+    ``anonymous``: "keep" puts rows that lack only a customer id in their own table; "reject"
+    quarantines them. A row without an id that also breaks another rule is quarantined either way.
     """
+    if anonymous not in ANONYMOUS_POLICIES:
+        raise ValueError(f"anonymous must be one of {ANONYMOUS_POLICIES}, got {anonymous!r}")
     pre_reason = mapped[PRE_REASON] if PRE_REASON in mapped else pd.Series(None, index=mapped.index)
     parsed, failures = _parse(mapped, timezone)
     masks = _rule_masks(parsed, failures, pre_reason, reference_time)
-    reason = _first_reason(masks, mapped.index)
+    keep = anonymous == "keep"
+    reason = _first_reason(masks, mapped.index, frozenset({"missing_customer_id"} if keep else ()))
     quarantine = build_quarantine(mapped, raw, masks, reason)
-    accepted = parsed[reason.isna()]
+    valid = reason.isna()
+    guests = valid & masks["missing_customer_id"]
+    accepted = parsed[valid & ~guests]
     duplicated = exact_duplicates(accepted)
     events = finalize_events(accepted[~duplicated])
-    return IngestResult(events, quarantine, len(mapped), int(duplicated.sum()))
+    guest_rows = parsed[guests]
+    guest_duplicated = exact_duplicates(guest_rows)
+    return IngestResult(
+        events,
+        quarantine,
+        len(mapped),
+        int(duplicated.sum() + guest_duplicated.sum()),
+        finalize_anonymous(guest_rows[~guest_duplicated]) if keep else None,
+    )
 
 
 def exact_duplicates(frame: pd.DataFrame) -> pd.Series:
@@ -249,6 +285,15 @@ def exact_duplicates(frame: pd.DataFrame) -> pd.Series:
     if candidates.any():
         duplicated[candidates] = frame[candidates].duplicated(keep="first").to_numpy()
     return pd.Series(duplicated, index=frame.index)
+
+
+def finalize_anonymous(rows: pd.DataFrame) -> pd.DataFrame:
+    """Anonymous rows in contract dtypes (no customer id), in time order; not contract-checked
+    against the id rule they break by definition."""
+    out = rows.astype({c: TEXT for c in ("customer_id", "event_type", "order_id", "product_id")})
+    out = out.astype({"category": TEXT, "channel": TEXT, "amount": "float64"})
+    out["quantity"] = out["quantity"].round().astype("Int64")
+    return out.sort_values(["event_time", "order_id"], kind="stable").reset_index(drop=True)
 
 
 def finalize_events(events: pd.DataFrame) -> pd.DataFrame:

@@ -74,6 +74,13 @@ def _grid(first: pd.Timestamp, scoring: pd.Timestamp, rules: SnapshotRules) -> l
     return sorted(points)
 
 
+def _purged_training(training: list[pd.Timestamp], horizon: int) -> int:
+    """How many training cutoffs' label windows end by the validation cutoff (the last one)."""
+    if not training:
+        return 0
+    return sum(t + horizon * DAY <= training[-1] for t in training[:-1])
+
+
 def _plan_target(grid, scoring, horizon: int) -> tuple[list, pd.Timestamp | None]:
     holdouts = [g for g in grid if g + horizon * DAY <= scoring]
     if not holdouts:
@@ -95,7 +102,10 @@ def plan_snapshots(
     for target, horizon in horizons_days.items():
         used, message = horizon, None
         training, holdout = _plan_target(grid, scoring, used)
-        while len(training) < rules.min_training_snapshots and used > rules.step_days:
+        while (
+            _purged_training(training, used) < rules.min_training_snapshots
+            and used > rules.step_days
+        ):
             used -= rules.step_days
             training, holdout = _plan_target(grid, scoring, used)
         if holdout is None or len(training) < 1:
@@ -107,8 +117,8 @@ def plan_snapshots(
             message = (
                 f"{target}.horizon_days={horizon} capped to {used} days: the data "
                 f"({first_event_time:%Y-%m-%d} to {last_event_time:%Y-%m-%d}) cannot hold "
-                f"{rules.min_training_snapshots} training windows and a holdout window of "
-                f"{horizon} days without overlap"
+                f"{rules.min_training_snapshots} training windows, a validation window and a "
+                f"holdout window of {horizon} days without overlap"
             )
         plan.targets[target] = TargetPlan(used, training, holdout, message)
     return plan

@@ -1,7 +1,8 @@
 """Design matrices for a target: which cutoffs train, validate and test, and which rows count.
 
-Training uses the most recent ``max_training_snapshots`` training cutoffs except the last, which
-validates (early stopping, calibration, Optuna); the holdout cutoff is touched only by evaluation.
+The last training cutoff validates (early stopping, calibration, Optuna). Training uses the most
+recent ``max_training_snapshots`` cutoffs whose label window ends by the validation cutoff (purged:
+no training label overlaps the validation window); the holdout cutoff is touched only by evaluation.
 """
 
 from __future__ import annotations
@@ -25,14 +26,27 @@ class TargetCutoffs:
     holdout: pd.Timestamp
 
 
+def purged(cutoffs: list[pd.Timestamp], horizon_days: int, before: pd.Timestamp) -> list:
+    """The cutoffs whose label window (cutoff, cutoff + horizon] ends by ``before``."""
+    return [t for t in cutoffs if t + pd.Timedelta(days=horizon_days) <= before]
+
+
 def target_cutoffs(plan: dict, target: str, max_training_snapshots: int) -> TargetCutoffs:
-    """Cutoffs from the snapshot plan (``snapshots.json``) for one target."""
+    """Cutoffs from the snapshot plan (``snapshots.json``) for one target, purged."""
     entry = plan["targets"][target]
-    training = [pd.Timestamp(t) for t in entry["training"]]
-    if len(training) < 2:
-        raise ValueError(f"{target}: need at least 2 training cutoffs (train + validation)")
-    recent = training[-(max_training_snapshots + 1) :]
-    return TargetCutoffs(recent[:-1], recent[-1], pd.Timestamp(entry["holdout"]))
+    grid = [pd.Timestamp(t) for t in entry["training"]]
+    if not grid:
+        raise ValueError(f"{target}: the plan has no training cutoff")
+    validation = grid[-1]
+    training = purged(grid[:-1], entry["horizon_days"], validation)
+    if not training:
+        raise ValueError(
+            f"{target}: no training cutoff's {entry['horizon_days']}-day label window ends by the "
+            f"validation cutoff {validation:%Y-%m-%d}; need more history or a shorter horizon"
+        )
+    return TargetCutoffs(
+        training[-max_training_snapshots:], validation, pd.Timestamp(entry["holdout"])
+    )
 
 
 def modelling_cutoffs(plan: dict, max_training_snapshots: int) -> list[pd.Timestamp]:

@@ -71,6 +71,7 @@ class IngestParams(_Strict):
     source: SourceParams
     reference_time: str | None = None
     max_reject_fraction: float = Field(0.05, ge=0.0, le=1.0)
+    anonymous: Literal["keep", "reject"] = "keep"  # rows without a customer id: own table or reject
     sufficiency: SufficiencyParams = SufficiencyParams()
 
 

@@ -62,7 +62,9 @@ def ingest_source(
         )
         timezone = source.timezone or "UTC"
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
-    result = validate_events(mapped, original, reference_time(ingest), timezone)
+    result = validate_events(
+        mapped, original, reference_time(ingest), timezone, anonymous=ingest.anonymous
+    )
     check_reject_fraction(result, ingest.max_reject_fraction)
     step("customers and report")
     customers, customer_quarantine = build_customers(result.events, load_attributes(source, raw))
@@ -78,6 +80,8 @@ def write_outputs(result, customers, customer_quarantine, report, params: Params
     with atomic_dir(params.paths.validated_dir) as out:
         write_events_by_month(events, out / "events")
         write_parquet(result.quarantine, out / "quarantine.parquet")
+        if result.anonymous is not None:
+            write_parquet(result.anonymous, out / "anonymous.parquet")
         pq.write_table(customers, out / "customers.parquet")
         write_parquet(customer_quarantine.astype("string"), out / "customers_quarantine.parquet")
     write_json(report, params.paths.ingest_report)
@@ -86,7 +90,8 @@ def write_outputs(result, customers, customer_quarantine, report, params: Params
 def print_summary(report: dict, console: Console) -> None:
     console.print(
         f"[bold]ingest[/bold]: read {report['rows_read']:,} rows -> "
-        f"{report['accepted']:,} events, {report['quarantined']:,} quarantined, "
+        f"{report['accepted']:,} events, {report['anonymous']:,} anonymous (no customer id), "
+        f"{report['quarantined']:,} quarantined, "
         f"{report['duplicates_removed']:,} duplicates removed; "
         f"{report['customers']:,} customers, {report['date_min']} .. {report['date_max']}"
     )

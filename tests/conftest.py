@@ -48,9 +48,10 @@ def raw_frame(rows: list[dict], file: str = "events.csv") -> pd.DataFrame:
     return frame
 
 
-def ingest_rows(rows: list[dict], timezone: str = "UTC") -> IngestResult:
+def ingest_rows(rows: list[dict], timezone: str = "UTC", anonymous: str = "keep") -> IngestResult:
     raw = raw_frame(rows)
-    return validate_events(raw, raw.drop(columns=[SOURCE_FILE, SOURCE_ROW]), REFERENCE, timezone)
+    original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
+    return validate_events(raw, original, REFERENCE, timezone, anonymous=anonymous)
 
 
 @pytest.fixture(scope="session")

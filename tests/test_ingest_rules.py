@@ -37,7 +37,8 @@ def test_every_rule_has_a_violation_case():
 
 @pytest.mark.parametrize("reason", sorted(VIOLATIONS))
 def test_violating_row_is_quarantined_with_reason(reason):
-    result = ingest_rows([GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW])
+    # Rows without a customer id are quarantined only when the shop asks for it (see below).
+    result = ingest_rows([GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW], anonymous="reject")
     assert len(result.events) == 2
     assert result.quarantine["reason"].tolist() == [reason]
     row = result.quarantine.iloc[0]
@@ -49,11 +50,30 @@ def test_violating_row_is_quarantined_with_reason(reason):
 
 def test_row_breaking_several_rules_lists_them_all_first_one_wins():
     bad = {**GOOD_PURCHASE, "customer_id": None, "amount": "-1", "quantity": "-2"}
-    quarantine = ingest_rows([bad]).quarantine
+    quarantine = ingest_rows([bad], anonymous="reject").quarantine
     assert quarantine.loc[0, "reason"] == "missing_customer_id"
     assert quarantine.loc[0, "all_reasons"] == (
         "missing_customer_id;non_positive_amount;non_positive_quantity"
     )
+    # Keeping anonymous rows does not excuse their other faults: the next rule names the cause.
+    kept = ingest_rows([bad], anonymous="keep")
+    assert kept.quarantine.loc[0, "reason"] == "non_positive_amount"
+    assert kept.quarantine.loc[0, "all_reasons"] == quarantine.loc[0, "all_reasons"]
+    assert kept.anonymous_rows == 0
+
+
+def test_rows_without_a_customer_id_are_anonymous_not_errors():
+    guest = {**GOOD_PURCHASE, "customer_id": "  ", "order_id": "g1"}
+    result = ingest_rows([GOOD_PURCHASE, guest, guest, GOOD_VIEW])
+    assert result.quarantine.empty and len(result.events) == 2
+    assert result.anonymous_rows == 1 and result.duplicates_removed == 1
+    assert result.anonymous["order_id"].tolist() == ["g1"]
+    assert result.anonymous["customer_id"].isna().all()
+    assert result.anonymous["amount"].tolist() == [float(GOOD_PURCHASE["amount"])]
+    assert result.reconciles
+    rejected = ingest_rows([GOOD_PURCHASE, guest, GOOD_VIEW], anonymous="reject")
+    assert rejected.anonymous is None
+    assert rejected.quarantine["reason"].tolist() == ["missing_customer_id"]
 
 
 def test_times_in_any_zone_are_stored_as_utc():
@@ -112,6 +132,7 @@ def mixed_rows(draw):
 def test_random_mixes_always_reconcile(rows):
     result = ingest_rows(rows)
     assert result.reconciles
-    assert len(result.events) + len(result.quarantine) + result.duplicates_removed == len(rows)
+    kept = len(result.events) + result.anonymous_rows + len(result.quarantine)
+    assert kept + result.duplicates_removed == len(rows)
     assert result.quarantine["source_row"].is_unique
     assert not result.events.duplicated().any()

@@ -25,12 +25,13 @@ def test_stage_writes_layers_and_a_reconciled_report(tmp_path):
     later = {**GOOD_PURCHASE, "event_time": "2024-07-15T08:00:00Z", "order_id": "o2"}
     rows = [GOOD_PURCHASE, GOOD_VIEW, later, bad, GOOD_PURCHASE]
     csv = _write_csv(tmp_path / "events.csv", rows)
-    params = write_params(tmp_path, {"path": str(csv)}, max_reject_fraction=0.5)
+    params = write_params(tmp_path, {"path": str(csv)}, max_reject_fraction=0.5, anonymous="reject")
 
     report = ingest.main(str(params))
 
     assert report["rows_read"] == 5 and report["accepted"] == 3
     assert report["quarantined"] == 1 and report["duplicates_removed"] == 1
+    assert report["anonymous"] == 0
     assert report["reconciled"] is True
     assert report["quarantine_by_reason"] == {"missing_customer_id": 1}
     assert report["sufficiency"]["sufficient"] is False
@@ -44,6 +45,25 @@ def test_stage_writes_layers_and_a_reconciled_report(tmp_path):
     assert quarantine["reason"].tolist() == ["missing_customer_id"]
     customers = pd.read_parquet(tmp_path / "validated" / "customers.parquet")
     assert customers["customer_id"].tolist() == ["c1"]
+
+
+def test_guest_rows_are_kept_apart_and_do_not_count_as_rejects(tmp_path):
+    guests = [{**GOOD_PURCHASE, "customer_id": "", "order_id": f"g{i}"} for i in range(3)]
+    csv = _write_csv(tmp_path / "events.csv", [GOOD_PURCHASE, GOOD_VIEW, *guests])
+    params = write_params(tmp_path, {"path": str(csv)}, max_reject_fraction=0.05)
+
+    report = ingest.main(str(params))  # 60% of rows lack an id: not a failure by default
+
+    assert report["rows_read"] == 5 and report["accepted"] == 2 and report["anonymous"] == 3
+    assert report["quarantined"] == 0 and report["reconciled"] is True
+    assert report["anonymous_fraction"] == 0.6
+    anonymous = pd.read_parquet(tmp_path / "validated" / "anonymous.parquet")
+    assert sorted(anonymous["order_id"]) == ["g0", "g1", "g2"]
+    rejecting = write_params(
+        tmp_path, {"path": str(csv)}, max_reject_fraction=0.05, anonymous="reject"
+    )
+    with pytest.raises(IngestError, match="missing_customer_id"):
+        ingest.main(str(rejecting))
 
 
 def test_too_many_rejects_fail_with_file_column_rule_and_example(tmp_path):

@@ -22,7 +22,10 @@ def test_every_layer_is_written_and_ingest_reconciles(pipeline):
     report = json.loads((pipeline / "reports" / "ingest.json").read_text())
     assert report["reconciled"] is True
     assert report["rows_read"] == (
-        report["accepted"] + report["quarantined"] + report["duplicates_removed"]
+        report["accepted"]
+        + report["anonymous"]
+        + report["quarantined"]
+        + report["duplicates_removed"]
     )
     assert report["quarantined"] > 0 and report["duplicates_removed"] > 0
     for path in ("data/validated/events", "data/features/features.parquet", "data/bgnbd"):
