@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score compare-cltv mlflow-ui lock clean
+.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score bench-real compare-cltv mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench-features: $(STAMP) ## Benchmark one feature snapshot: DuckDB vs pandas at 
 bench-score: $(STAMP) ## Benchmark scoring + exact SHAP reasons for 1M customers x 3 models (after make repro)
 	$(PY) scripts/bench_score.py --customers 1000000
 
+bench-real: $(STAMP) ## Whole pipeline on the real Online Retail II data (full, sample, 9 months): reports/bench_real.json
+	$(PY) scripts/bench_real.py
+
 compare-cltv: $(STAMP) ## Tweedie vs two-part CLTV on the holdout (after make repro)
 	$(PY) scripts/compare_cltv_objectives.py
 
@@ -60,4 +63,4 @@ lock: $(STAMP) ## Re-pin requirements.lock from the current environment
 	  $(VENV)/bin/pip freeze --exclude-editable | sort -f; } > requirements.lock
 
 clean: ## Remove pipeline outputs (not the environment)
-	rm -rf data/raw data/validated data/features reports exports mlflow.db optuna.db
+	rm -rf data/raw data/validated data/features data/bgnbd data/models data/optuna reports exports mlflow.db optuna.db mlartifacts

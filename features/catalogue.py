@@ -33,6 +33,8 @@ class FeatureInfo:
     kind: str = "numeric"  # numeric | categorical
 
     def render(self, value) -> str:
+        if "{value" not in self.phrase:  # a fixed phrase (e.g. a reason with no input value)
+            return self.phrase
         if value is None or value != value:  # None or NaN
             return f"{self.description}: unknown"
         try:

@@ -273,10 +273,10 @@ def build_snapshots(
     """Feature rows for every cutoff and label rows for every cutoff whose windows are observed.
 
     ``on_cutoff(as_of)`` is called after each cutoff (progress reporting)."""
-    horizons = {name: target.horizon_days for name, target in plan.targets.items()}
     feature_frames, label_frames = [], []
     for as_of in plan.all_cutoffs():
         feature_frames.append(compute_features(con, events, customers, as_of, rules))
+        horizons = {name: target.label_days(as_of) for name, target in plan.targets.items()}
         observed = {
             t: h for t, h in horizons.items() if as_of + pd.Timedelta(days=h) <= plan.scoring
         }

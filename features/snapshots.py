@@ -2,7 +2,14 @@
 
 Out-of-time by construction: a target's training snapshots are the grid points whose label window
 ends at or before that target's holdout cutoff, and the holdout is the latest grid point whose label
-window is fully observed. Horizons the data cannot support are capped, with a message saying so.
+window (of the horizon asked for) is fully observed.
+
+A target is always served at the horizon asked for. When the data cannot hold enough purged
+training windows of that length, models are trained at the longest horizon it can hold
+(``training_horizon_days``) and their forecasts are rescaled to the asked horizon by the
+probabilistic model (`models.horizon`). The holdout is still labelled at the asked horizon where
+the data has such a window (``backtested``); where it has none, the holdout is labelled at the
+training horizon and the plan says "not backtested at this horizon".
 """
 
 from __future__ import annotations
@@ -23,15 +30,29 @@ class SnapshotRules:
 
 @dataclass
 class TargetPlan:
-    horizon_days: int
+    horizon_days: int  # asked for (params): what the target is served and, if possible, judged at
     training: list[pd.Timestamp]
     holdout: pd.Timestamp
     message: str | None = None
+    training_horizon_days: int | None = None  # None: the same as horizon_days
+    backtested: bool = True  # the holdout is labelled at horizon_days
 
     @property
     def validation(self) -> pd.Timestamp:
         """The latest training snapshot: tuning validates on it, strictly after the others."""
         return self.training[-1]
+
+    @property
+    def trained_days(self) -> int:
+        return self.training_horizon_days or self.horizon_days
+
+    @property
+    def holdout_days(self) -> int:
+        return self.horizon_days if self.backtested else self.trained_days
+
+    def label_days(self, as_of: pd.Timestamp) -> int:
+        """The label horizon at a cutoff: the holdout's, or the training horizon elsewhere."""
+        return self.holdout_days if as_of == self.holdout else self.trained_days
 
 
 @dataclass
@@ -50,6 +71,9 @@ class SnapshotPlan:
             "targets": {
                 name: {
                     "horizon_days": plan.horizon_days,
+                    "training_horizon_days": plan.trained_days,
+                    "holdout_horizon_days": plan.holdout_days,
+                    "backtested": plan.backtested,
                     "training": [t.isoformat() for t in plan.training],
                     "validation": plan.validation.isoformat(),
                     "holdout": plan.holdout.isoformat(),
@@ -81,12 +105,14 @@ def _purged_training(training: list[pd.Timestamp], horizon: int) -> int:
     return sum(t + horizon * DAY <= training[-1] for t in training[:-1])
 
 
-def _plan_target(grid, scoring, horizon: int) -> tuple[list, pd.Timestamp | None]:
+def _holdout(grid, scoring, horizon: int) -> pd.Timestamp | None:
+    """The latest grid point whose label window of ``horizon`` days is fully observed."""
     holdouts = [g for g in grid if g + horizon * DAY <= scoring]
-    if not holdouts:
-        return [], None
-    holdout = holdouts[-1]
-    return [g for g in grid if g + horizon * DAY <= holdout], holdout
+    return holdouts[-1] if holdouts else None
+
+
+def _training(grid, holdout, horizon: int) -> list[pd.Timestamp]:
+    return [g for g in grid if holdout is not None and g + horizon * DAY <= holdout]
 
 
 def plan_snapshots(
@@ -100,27 +126,39 @@ def plan_snapshots(
     grid = _grid(first_event_time, scoring, rules)
     plan = SnapshotPlan(scoring=scoring, grid=grid)
     for target, horizon in horizons_days.items():
-        used, message = horizon, None
-        training, holdout = _plan_target(grid, scoring, used)
-        while (
-            _purged_training(training, used) < rules.min_training_snapshots
-            and used > rules.step_days
-        ):
-            used -= rules.step_days
-            training, holdout = _plan_target(grid, scoring, used)
-        if holdout is None or len(training) < 1:
+        asked_holdout = _holdout(grid, scoring, horizon)
+        used = horizon
+        while True:
+            holdout = asked_holdout or _holdout(grid, scoring, used)
+            training = _training(grid, holdout, used)
+            enough = _purged_training(training, used) >= rules.min_training_snapshots
+            if enough or used <= rules.step_days:
+                break
+            used = max(used - rules.step_days, rules.step_days)
+        if holdout is None or _purged_training(training, used) < 1:
             raise ValueError(
-                f"{target}: the data spans {len(grid)} usable monthly cutoffs, too few for any "
-                f"training and holdout snapshot with a {horizon}-day horizon; need more history"
+                f"{target}: the data spans {len(grid)} usable cutoffs every {rules.step_days} "
+                f"days, too few for purged training, validation and holdout windows even at "
+                f"{used} days; need more history"
             )
+        backtested = asked_holdout is not None
+        message = None
         if used != horizon:
             message = (
-                f"{target}.horizon_days={horizon} capped to {used} days: the data "
-                f"({first_event_time:%Y-%m-%d} to {last_event_time:%Y-%m-%d}) cannot hold "
-                f"{rules.min_training_snapshots} training windows, a validation window and a "
-                f"holdout window of {horizon} days without overlap"
+                f"{target}: served at the asked {horizon} days; trained at {used} days, the "
+                f"longest the data ({first_event_time:%Y-%m-%d} to {last_event_time:%Y-%m-%d}) "
+                f"holds with {rules.min_training_snapshots} purged training windows, and "
+                f"rescaled to {horizon} days by the BG/NBD ratio of expectations; "
+                + (
+                    f"backtested at {horizon} days on the holdout {holdout:%Y-%m-%d}"
+                    if backtested
+                    else f"not backtested at this horizon (no {horizon}-day window is observed "
+                    f"after {rules.min_history_days} days of history); judged at {used} days"
+                )
             )
-        plan.targets[target] = TargetPlan(used, training, holdout, message)
+        plan.targets[target] = TargetPlan(
+            horizon, training, holdout, message, used if used != horizon else None, backtested
+        )
     return plan
 
 

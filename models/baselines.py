@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models.probabilistic import RFM_INPUTS, BGNBDParams, target_prediction
+
 
 def _lowest_when_missing(score: pd.Series, floor: float | None = None) -> np.ndarray:
     """Missing scores rank lowest: below every finite score, or at ``floor`` (probabilities: 0)."""
@@ -30,8 +32,14 @@ def rfm_score(X: pd.DataFrame) -> pd.Series:
     return score.where(X["orders_total"] > 0, 0)
 
 
-def baseline_scores(X: pd.DataFrame, target: str, horizon_days: int) -> dict[str, np.ndarray]:
-    """Every baseline's score for ``target`` on the rows of ``X`` (features incl. BG/NBD)."""
+def baseline_scores(
+    X: pd.DataFrame, target: str, horizon_days: int, bgnbd_params: BGNBDParams | None = None
+) -> dict[str, np.ndarray]:
+    """Every baseline's score for ``target`` on the rows of ``X`` (features incl. BG/NBD).
+
+    With ``bgnbd_params`` (fitted at the rows' cutoff), the BG/NBD baseline is computed at
+    ``horizon_days`` from them, so it is judged at the holdout's horizon even when the feature
+    columns were computed at a shorter training horizon."""
     recent_spend = X["spend_90d"] if target != "cltv" else X["spend_365d"] * horizon_days / 365
     sign = -1.0 if target == "churn" else 1.0
     scores = {
@@ -40,7 +48,12 @@ def baseline_scores(X: pd.DataFrame, target: str, horizon_days: int) -> dict[str
         "rfm_score": sign * rfm_score(X),
         "last_period_spend": sign * recent_spend,
     }
-    if target == "churn":
+    name = "bgnbd_gamma_gamma" if target == "cltv" else "bgnbd"
+    if bgnbd_params is not None:
+        kind = {"churn": "no_order", "propensity": "order", "cltv": "value"}[target]
+        Z = X[list(RFM_INPUTS)].to_numpy(dtype=float)
+        scores[name] = pd.Series(target_prediction(bgnbd_params, kind, horizon_days, Z))
+    elif target == "churn":
         scores["bgnbd"] = X["bgnbd_p_no_order_churn"]
     elif target == "propensity":
         scores["bgnbd"] = 1 - X["bgnbd_p_no_order_propensity"]

@@ -1,4 +1,4 @@
-"""BG/NBD (purchase and dropout) and Gamma-Gamma (spend) models via pymc-marketing.
+"""BG/NBD (purchase and dropout) and Gamma-Gamma (spend) models, fitted via pymc-marketing.
 
 Fitted per cutoff on that cutoff's feature table only, so their outputs are point-in-time and can
 serve both as baselines and as features: expected orders in a horizon, the probability of no
@@ -15,6 +15,14 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import FeatureInfo
+from models.probabilistic import (
+    RFM_INPUTS,
+    BGNBDParams,
+    expected_orders,
+    expected_value,
+    p_no_order,
+    summarize,
+)
 
 BGNBD_COLUMNS = (
     "bgnbd_p_no_order_churn",
@@ -102,30 +110,33 @@ def fit_gamma_gamma(summary: pd.DataFrame):
     return model
 
 
-def bgnbd_features(features: pd.DataFrame, horizon_days: dict[str, int]) -> pd.DataFrame:
-    """Per customer: P(no order) in the churn and propensity horizons, expected orders and
-    expected value in the cltv horizon. Non-buyers get NaN (the models do not apply to them)."""
-    summary = rfm_summary(features)
-    out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
+def fit_params(summary: pd.DataFrame) -> BGNBDParams | None:
+    """MAP parameters of BG/NBD and Gamma-Gamma; None with fewer than 20 buyers."""
     if len(summary) < 20:
-        return out.assign(**{column: np.nan for column in BGNBD_COLUMNS})
-    bg, gg = fit_bgnbd(summary), fit_gamma_gamma(summary)
-    data = summary[["customer_id", "frequency", "recency", "T"]]
-    values = pd.DataFrame({"customer_id": summary["customer_id"]})
+        return None
+    bg = fit_bgnbd(summary).fit_result
+    values = {k: float(np.ravel(bg[k].values)[0]) for k in ("r", "alpha", "a", "b")}
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) >= 10:
+        gg = fit_gamma_gamma(summary).fit_result
+        values |= {k: float(np.ravel(gg[k].values)[0]) for k in ("p", "q", "v")}
+    return BGNBDParams(**values)
+
+
+def bgnbd_features(
+    features: pd.DataFrame, horizon_days: dict[str, int], params: BGNBDParams | None = None
+) -> tuple[pd.DataFrame, BGNBDParams | None]:
+    """Per customer: P(no order) in the churn and propensity horizons, expected orders and
+    expected value in the cltv horizon, from parameters fitted on this cutoff's buyers (or the
+    given ``params``). Non-buyers get NaN (the models do not apply to them)."""
+    params = params if params is not None else fit_params(rfm_summary(features))
+    out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
+    if params is None:
+        return out.assign(**{column: np.nan for column in BGNBD_COLUMNS}), None
+    Z = features[list(RFM_INPUTS)].to_numpy(dtype=float)
+    s = summarize(Z)
     for target in ("churn", "propensity"):
-        no_order = bg.expected_probability_no_purchase(t=horizon_days[target], data=data)
-        values[f"bgnbd_p_no_order_{target}"] = _flat(no_order)
-    orders = _flat(bg.expected_purchases(data=data, future_t=horizon_days["cltv"]))
-    spend = _flat(gg.expected_customer_spend(data=summary.drop(columns=["recency", "T"])))
-    values["bgnbd_expected_orders"] = orders
-    values["bgnbd_expected_value"] = orders * spend
-    return out.merge(values, on="customer_id", how="left")
-
-
-def _flat(result) -> np.ndarray:
-    """Point values from pymc-marketing outputs (xarray with chain/draw dims after MAP)."""
-    array = result
-    for dim in ("chain", "draw"):
-        if hasattr(array, "dims") and dim in array.dims:
-            array = array.mean(dim)
-    return np.asarray(array, dtype=float).reshape(-1)
+        out[f"bgnbd_p_no_order_{target}"] = p_no_order(params, s, horizon_days[target])
+    out["bgnbd_expected_orders"] = expected_orders(params, s, horizon_days["cltv"])
+    out["bgnbd_expected_value"] = expected_value(params, s, horizon_days["cltv"])
+    return out, params

@@ -17,42 +17,72 @@ def _interval(entry: dict) -> str:
 def model_card(summary: dict, context: dict) -> str:
     """Markdown model card from the evaluation summary and the training context."""
     target, headline = summary["target"], summary["headline_metric"]
+    champion = summary["champion"]
     label = LABEL_DEFINITIONS[target].format(
         h=context["horizon_days"], lookback=context["lookback"]
     )
     lines = [
         f"# Model card: {target}",
         "",
+        f"**Served by: {champion}** ({DESCRIPTIONS.get(champion, champion)}).",
+        "",
         "## Intended use",
         f"Rank and score customers by {target} for marketing activation (segments, audiences). "
         "Not for decisions about individuals with legal or similarly significant effects.",
         "",
         "## Data",
-        f"- training cutoffs: {context['training_cutoffs']}; validation: {context['validation']}; "
-        f"holdout (out of time): {context['holdout']}",
+        f"- training cutoffs (most recent fold): {context['training_cutoffs']}; validation folds "
+        f"(purged rolling origin): {context['validation']}; holdout (out of time): "
+        f"{context['holdout']}",
         f"- population and label: {label}",
+        f"- horizon: served at {context.get('served_days', context['horizon_days'])} days; "
+        f"trained at {context.get('trained_days', context['horizon_days'])} days"
+        + (
+            ""
+            if context.get("served_days", 0) == context.get("trained_days", 0)
+            else " and rescaled by the BG/NBD ratio of expectations"
+        )
+        + (
+            f"; judged on the holdout at {context['horizon_days']} days"
+            if context.get("backtested", True)
+            else "; **not backtested at this horizon** (judged at the training horizon)"
+        ),
         f"- holdout rows: {summary['holdout_rows']}; data fingerprint: {context['fingerprint']}",
-        f"- model: XGBoost ({context['model_kind']}), best params: {context['best_params']}",
+        f"- BG/NBD parameters of the probabilistic and boosted scorers: fitted at "
+        f"{context.get('prior_cutoff') or 'n/a (too few buyers)'} from events before it only",
+        "",
+        *_selection(summary),
         "",
         f"## Holdout metrics (95% bootstrap intervals); headline: {headline}",
-        "| score | " + " | ".join(summary["scores"]["model"]) + " |",
-        "|---|" + "---|" * len(summary["scores"]["model"]),
+        *_metrics_table(summary),
+        "",
+        "## Validation versus holdout",
+        "| candidate | validation (mean of folds) | holdout | gap |",
+        "|---|---|---|---|",
     ]
-    for score, metrics in summary["scores"].items():
-        cells = [_interval(metrics[m]) if m in metrics else "" for m in summary["scores"]["model"]]
-        lines.append(f"| {score} | " + " | ".join(cells) + " |")
-    diff = summary["model_minus_best_baseline"]
+    for name, gap in summary.get("validation_to_holdout_gap", {}).items():
+        lines.append(
+            f"| {name} | {gap['validation']:.4f} | {gap['holdout']:.4f} | {gap['gap']:+.4f} |"
+        )
     lines += [
         "",
-        f"Model minus best baseline ({summary['best_baseline']}) on {headline}: {_interval(diff)}.",
-        f"Verdict: {summary.get('verdict', {}).get('message', 'not gated')}",
+        "## Settings of the tuned candidates",
+        *[
+            f"- {name}: {entry['best_params']}"
+            for name, entry in context["candidates"].items()
+            if entry.get("best_params")
+        ],
         "",
         "## Explanations",
-        "Per-customer reasons are exact TreeSHAP values of the booster in its raw-margin space "
-        "(log-odds for churn and propensity, log of expected value for CLTV); they add up, with "
-        "the base value, to that margin. The reported probability is a monotone (calibrated) "
-        "transform of the margin, so a reason that raises the margin raises the probability, "
-        "but reasons do not add up in probability units.",
+        "Per-customer reasons are exact and additive for every scorer. XGBoost: TreeSHAP values of "
+        "the booster in its raw-margin space (log-odds for churn and propensity, log of expected "
+        "value for CLTV). Probabilistic model: exact Shapley values over its four inputs "
+        "(orders, days since the last order, days since the first order, average order value) "
+        "against the median buyer of the validation cutoff, in the same margin space. Boosted from "
+        "the prior: the prior's Shapley values plus TreeSHAP of the trees' correction. RFM and "
+        "persistence: exact Shapley values of the prediction itself. The reported probability is "
+        "a monotone (calibrated) transform of the margin, so a reason that raises the margin "
+        "raises the probability, but reasons do not add up in probability units.",
         "",
         "## Limitations",
         "- Judged on one out-of-time holdout; behaviour can drift after it (see the drift guard).",
@@ -63,3 +93,41 @@ def model_card(summary: dict, context: dict) -> str:
     if context.get("sufficiency_message"):
         lines.append(f"- Data sufficiency: {context['sufficiency_message']}")
     return "\n".join(lines) + "\n"
+
+
+DESCRIPTIONS = {
+    "probabilistic": "BG/NBD, with Gamma-Gamma for value, calibrated on validation",
+    "rfm": "RFM score mapped by isotonic regression",
+    "persistence": "last 365 days' spend scaled to the horizon",
+    "boosted_prior": "XGBoost correcting the BG/NBD prediction from its base margin",
+    "xgboost": "XGBoost on all features, calibrated",
+}
+
+
+def _selection(summary: dict) -> list[str]:
+    diff = summary["champion_minus_best_baseline"]
+    lines = [
+        "## Which scorer serves, and why",
+        "Simplest first: the best of the probabilistic and simple scorers starts as champion; a "
+        "more complex candidate replaces it only when the paired 95% interval of its headline "
+        "difference lies above zero.",
+        "",
+        f"- {summary['champion']} minus best baseline ({summary['best_baseline']}) on "
+        f"{summary['headline_metric']}: {_interval(diff)}",
+    ]
+    for step in summary.get("selection", []):
+        verb = "replaced" if step["replaced"] else "did not replace"
+        lines.append(
+            f"- {step['challenger']} {verb} {step['incumbent']}: {_interval(step['difference'])}"
+        )
+    return lines
+
+
+def _metrics_table(summary: dict) -> list[str]:
+    metrics = list(summary["scores"][summary["champion"]])
+    lines = ["| score | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    for score, values in summary["scores"].items():
+        cells = [_interval(values[m]) if m in values else "" for m in metrics]
+        marker = " (serves)" if score == summary["champion"] else ""
+        lines.append(f"| {score}{marker} | " + " | ".join(cells) + " |")
+    return lines

@@ -51,6 +51,27 @@ class _EncodedBooster(BaseEstimator):
         self.best_iteration_ = int(self.booster_.best_iteration)
         self.trees_ = self.booster_.get_booster()[: self.best_iteration_ + 1]
 
+    def fitting_margin(self, X: pd.DataFrame) -> np.ndarray | None:
+        """A prior's margin each row starts from while fitting (None: XGBoost's own intercept).
+        Boosted-from-prior models (`models.scorers`) override it."""
+        return None
+
+    def _fit_options(self, X: pd.DataFrame, X_valid: pd.DataFrame) -> dict:
+        prior = self.fitting_margin(X)
+        if prior is None:
+            return {}
+        return {"base_margin": prior, "base_margin_eval_set": [self.fitting_margin(X_valid)]}
+
+    def _margin_while_fitting(self, X: pd.DataFrame) -> np.ndarray:
+        prior = self.fitting_margin(X)
+        return self.raw_margin(X) if prior is None else prior + self.correction(X)
+
+    def explain(self, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Exact TreeSHAP values of the booster's raw margin, and the per-row base value."""
+        from models.explain import tree_contributions
+
+        return tree_contributions(self, X)
+
     def _tree_params(self, callbacks=None) -> dict:
         """XGBoost settings both estimators share (the objective is each one's own)."""
         return {
@@ -124,9 +145,10 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
             np.asarray(y),
             eval_set=[(self.encode(X_valid), np.asarray(y_valid))],
             verbose=False,
+            **self._fit_options(X, X_valid),
         )
         self._keep_best_trees()
-        margin = self.raw_margin(X_valid)
+        margin = self._margin_while_fitting(X_valid)
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
             self.calibrator_.fit(margin, np.asarray(y_valid))
@@ -134,6 +156,10 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
             self.calibrator_ = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), y_valid)
         self.classes_ = np.array([0, 1])
         return self
+
+    def reason_value(self, probability: np.ndarray) -> np.ndarray:
+        """The raw margin that calibrates to ``probability`` (what reasons add up to)."""
+        return inverse_platt(self.calibrator_, probability, self.calibration)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         margin = self.raw_margin(X)
@@ -194,11 +220,25 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
             np.asarray(y, float),
             eval_set=[(self.encode(X_valid), np.asarray(y_valid, float))],
             verbose=False,
+            **self._fit_options(X, X_valid),
         )
         self._keep_best_trees()
-        predicted = np.exp(self.raw_margin(X_valid)).sum()
+        predicted = np.exp(self._margin_while_fitting(X_valid)).sum()
         self.scale_ = float(np.sum(y_valid) / predicted) if predicted > 0 else 1.0
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.scale_ * np.exp(self.raw_margin(X))
+
+    def reason_value(self, value: np.ndarray) -> np.ndarray:
+        """The raw margin that predicts ``value`` (what reasons add up to)."""
+        return np.log(np.maximum(np.asarray(value, float), 1e-12) / self.scale_)
+
+
+def inverse_platt(calibrator, probability: np.ndarray, calibration: str = "platt") -> np.ndarray:
+    """The margin a Platt calibrator maps to ``probability`` (isotonic: its log-odds)."""
+    p = np.clip(np.asarray(probability, float), 1e-12, 1 - 1e-12)
+    logit = np.log(p) - np.log1p(-p)
+    if calibration != "platt":
+        return logit
+    return (logit - calibrator.intercept_[0]) / calibrator.coef_[0, 0]

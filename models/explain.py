@@ -25,7 +25,15 @@ with warnings.catch_warnings():  # its plotting module warns when IPython is abs
 
 
 def contributions(model, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Per-row SHAP values (one column per feature) and the per-row base value."""
+    """Per-row reasons (one column per input the scorer reads) and the per-row base value: each
+    scorer's own exact method (`explain`), TreeSHAP for a bare booster."""
+    if hasattr(model, "explain"):
+        return model.explain(X)
+    return tree_contributions(model, X)
+
+
+def tree_contributions(model, X: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Per-row TreeSHAP values of the booster (one column per feature) and the base value."""
     explainer = TreeExplainer(model.trees_, algorithm="v2", n_jobs=model.n_jobs)
     with warnings.catch_warnings():  # v2 warns and falls back to v1 (also exact) if short of memory
         warnings.simplefilter("ignore")
@@ -60,7 +68,7 @@ def top_reasons(
     top = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :k]
     rows = np.arange(len(values))[:, None]
     names = np.asarray(values.columns, dtype=object)[top]
-    raw = raw[list(values.columns)]
+    raw = raw.reindex(columns=list(values.columns))  # a reason with no input column: no value
     out = {}
     for i in range(k):
         feature, value = names[:, i], _gather(raw, top[:, i])

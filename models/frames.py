@@ -26,6 +26,11 @@ class TargetCutoffs:
     holdout: pd.Timestamp
 
 
+def training_horizon(entry: dict) -> int:
+    """The horizon a target's models are trained at (the asked one unless the data is short)."""
+    return int(entry.get("training_horizon_days") or entry["horizon_days"])
+
+
 def purged(cutoffs: list[pd.Timestamp], horizon_days: int, before: pd.Timestamp) -> list:
     """The cutoffs whose label window (cutoff, cutoff + horizon] ends by ``before``."""
     return [t for t in cutoffs if t + pd.Timedelta(days=horizon_days) <= before]
@@ -38,10 +43,11 @@ def target_cutoffs(plan: dict, target: str, max_training_snapshots: int) -> Targ
     if not grid:
         raise ValueError(f"{target}: the plan has no training cutoff")
     validation = grid[-1]
-    training = purged(grid[:-1], entry["horizon_days"], validation)
+    horizon = training_horizon(entry)
+    training = purged(grid[:-1], horizon, validation)
     if not training:
         raise ValueError(
-            f"{target}: no training cutoff's {entry['horizon_days']}-day label window ends by the "
+            f"{target}: no training cutoff's {horizon}-day label window ends by the "
             f"validation cutoff {validation:%Y-%m-%d}; need more history or a shorter horizon"
         )
     return TargetCutoffs(
@@ -49,12 +55,39 @@ def target_cutoffs(plan: dict, target: str, max_training_snapshots: int) -> Targ
     )
 
 
-def modelling_cutoffs(plan: dict, max_training_snapshots: int) -> list[pd.Timestamp]:
-    """Every cutoff any target trains, validates or is tested on, plus the scoring cutoff."""
+def validation_folds(
+    plan: dict, target: str, max_training_snapshots: int, n_folds: int, spacing_days: int
+) -> list[TargetCutoffs]:
+    """Purged rolling-origin folds, the most recent first: validation cutoffs about
+    ``spacing_days`` apart (so they fall in different seasons where the data allows), each with
+    the training cutoffs whose label windows end by it. Folds without training cutoffs are left
+    out; the first fold is `target_cutoffs`."""
+    first = target_cutoffs(plan, target, max_training_snapshots)
+    entry = plan["targets"][target]
+    grid = [pd.Timestamp(t) for t in entry["training"]]
+    folds, used = [first], {first.validation}
+    for k in range(1, n_folds):
+        latest = first.validation - pd.Timedelta(days=k * spacing_days)
+        earlier = [t for t in grid if t <= latest and t not in used]
+        if not earlier:
+            break
+        validation = earlier[-1]
+        training = purged([t for t in grid if t < validation], training_horizon(entry), validation)
+        if not training:
+            break
+        used.add(validation)
+        folds.append(TargetCutoffs(training[-max_training_snapshots:], validation, first.holdout))
+    return folds
+
+
+def modelling_cutoffs(
+    plan: dict, max_training_snapshots: int, n_folds: int = 1, spacing_days: int = 91
+) -> list[pd.Timestamp]:
+    """Every cutoff any target trains, validates (in any fold) or is tested on, plus scoring."""
     cutoffs = {pd.Timestamp(plan["scoring"])}
     for target in plan["targets"]:
-        chosen = target_cutoffs(plan, target, max_training_snapshots)
-        cutoffs |= {*chosen.training, chosen.validation, chosen.holdout}
+        for fold in validation_folds(plan, target, max_training_snapshots, n_folds, spacing_days):
+            cutoffs |= {*fold.training, fold.validation, fold.holdout}
     return sorted(cutoffs)
 
 

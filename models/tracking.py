@@ -71,6 +71,12 @@ def register(model_uri: str, name: str, run_id: str) -> str:
     return str(version.version)
 
 
+def tag_version(name: str, version: str, tags: dict) -> None:
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value))
+
+
 def alias_version(name: str, alias: str) -> str | None:
     try:
         return str(MlflowClient().get_model_version_by_alias(name, alias).version)

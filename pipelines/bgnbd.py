@@ -1,4 +1,7 @@
-"""DVC stage ``bgnbd``: BG/NBD + Gamma-Gamma fitted at every modelling cutoff (point in time)."""
+"""DVC stage ``bgnbd``: BG/NBD + Gamma-Gamma fitted at every modelling cutoff (point in time).
+
+Writes the per-customer columns (``paths.bgnbd``) and the fitted parameters per cutoff
+(``paths.bgnbd_params``), which the probabilistic scorers of the ``train`` stage embed."""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ import pandas as pd
 from rich.console import Console
 
 from models.bgnbd import bgnbd_features
-from models.frames import modelling_cutoffs
+from models.frames import modelling_cutoffs, training_horizon
 from pipelines.config import load_params
-from pipelines.io import write_parquet
+from pipelines.io import write_json, write_parquet
 from pipelines.progress import progress_bar
 
 
@@ -20,20 +23,28 @@ def main(params_path: str = "params.yaml") -> pd.DataFrame:
     features_dir = params.paths.features_dir
     plan = json.loads((features_dir / "snapshots.json").read_text())
     features = pd.read_parquet(features_dir / "features.parquet")
-    horizons = {name: entry["horizon_days"] for name, entry in plan["targets"].items()}
-    cutoffs = modelling_cutoffs(plan, params.train.max_training_snapshots)
-    frames = []
+    horizons = {name: training_horizon(entry) for name, entry in plan["targets"].items()}
+    cutoffs = modelling_cutoffs(
+        plan,
+        params.train.max_training_snapshots,
+        params.train.cv_folds,
+        params.train.fold_spacing_days,
+    )
+    frames, fitted = [], {}
     with progress_bar() as bar:
         task = bar.add_task("BG/NBD + Gamma-Gamma per cutoff", total=len(cutoffs))
         for as_of in cutoffs:
             at_cutoff = features[features["as_of"] == as_of]
-            frames.append(bgnbd_features(at_cutoff, horizons).assign(as_of=as_of))
+            columns, found = bgnbd_features(at_cutoff, horizons)
+            frames.append(columns.assign(as_of=as_of))
+            fitted[as_of.isoformat()] = None if found is None else found.to_dict()
             bar.advance(task)
     out = pd.concat(frames, ignore_index=True)
     params.paths.bgnbd.parent.mkdir(parents=True, exist_ok=True)
     tmp = params.paths.bgnbd.with_name(params.paths.bgnbd.name + ".tmp")
     write_parquet(out, tmp)
     tmp.replace(params.paths.bgnbd)
+    write_json({"horizon_days": horizons, "cutoffs": fitted}, params.paths.bgnbd_params)
     Console(stderr=True).print(f"[bold]bgnbd[/bold]: {len(out):,} rows over {len(cutoffs)} cutoffs")
     return out
 

@@ -25,6 +25,7 @@ class PathParams(_Strict):
     features_dir: Path = Path("data/features")
     features_report: Path = Path("reports/features.json")
     bgnbd: Path = Path("data/bgnbd/bgnbd.parquet")
+    bgnbd_params: Path = Path("data/bgnbd/params.json")
     models_dir: Path = Path("data/models")
     optuna_dir: Path = Path("data/optuna")
     reports_dir: Path = Path("reports")
@@ -115,6 +116,8 @@ class MlflowParams(_Strict):
 
 class TrainParams(_Strict):
     max_training_snapshots: int = Field(6, ge=1)
+    cv_folds: int = Field(3, ge=1)  # purged rolling-origin validation folds (where data allows)
+    fold_spacing_days: int = Field(91, ge=1)  # validation cutoffs about a season apart
     n_trials: int = Field(12, ge=1)
     timeout_s: float | None = 180
     calibration: Literal["platt", "isotonic"] = "platt"

@@ -39,7 +39,8 @@ def tier_counts(segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def champion_runs(tracking_uri: str = "sqlite:///mlflow.db") -> pd.DataFrame:
-    """Per target: the champion's version and run, its headline metric and the best baseline's."""
+    """Per target: the champion (which scorer, version, run), its headline metric and its
+    difference over the best baseline."""
     tracking.configure(tracking_uri)
     client = mlflow.MlflowClient()
     rows = []
@@ -48,7 +49,8 @@ def champion_runs(tracking_uri: str = "sqlite:///mlflow.db") -> pd.DataFrame:
         if version is None:
             rows.append({"target": target, "champion_version": None})
             continue
-        run_id = client.get_model_version(f"segments-{target}", version).run_id
+        registered = client.get_model_version(f"segments-{target}", version)
+        run_id = registered.run_id
         run = client.get_run(run_id)
         headline = run.data.params.get("headline_metric")
         metrics = run.data.metrics
@@ -56,6 +58,7 @@ def champion_runs(tracking_uri: str = "sqlite:///mlflow.db") -> pd.DataFrame:
             {
                 "target": target,
                 "champion_version": version,
+                "scorer": registered.tags.get("scorer", "xgboost"),
                 "run_id": run_id,
                 "headline": headline,
                 "model": metrics.get(f"holdout_{headline}"),

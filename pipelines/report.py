@@ -49,9 +49,10 @@ def quality_section(reports_dir: Path) -> str:
             continue
         summary = json.loads(path.read_text())
         headline = summary["headline_metric"]
+        champion = summary.get("champion")
         rows = [
             {
-                "score": name,
+                "score": f"{name} (serves)" if name == champion else name,
                 headline: m[headline]["value"],
                 "95% low": m[headline]["ci_low"],
                 "95% high": m[headline]["ci_high"],
@@ -60,9 +61,9 @@ def quality_section(reports_dir: Path) -> str:
             if headline in m
         ]
         verdict = summary["verdict"]
-        css = "ok" if verdict["promote"] else "warn"
+        css = "ok" if verdict.get("beats_baseline") else "warn"
         parts += [
-            f"<h3>{target} ({headline})</h3>",
+            f"<h3>{target} ({headline}): served by {html.escape(str(champion))}</h3>",
             _table(pd.DataFrame(rows)),
             f'<p class="{css}">{html.escape(verdict["message"])}</p>',
         ]
@@ -141,7 +142,10 @@ def segment_report(
     migration: dict | None = None,
     transitions: pd.DataFrame | None = None,
 ) -> str:
-    names = ", ".join(f"{m['name']} v{m['version']}" for m in models.values())
+    names = ", ".join(
+        f"{target}: {m.get('scorer', 'xgboost')} ({m['name']} v{m['version']})"
+        for target, m in models.items()
+    )
     return "\n".join(
         [
             "<!doctype html><html><head><meta charset='utf-8'>",

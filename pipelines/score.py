@@ -20,7 +20,8 @@ from features.snapshots import scoring_cutoff
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features, rfm_summary
 from models.drift import drift_report
-from models.frames import as_model_input, predict_target
+from models.frames import as_model_input, predict_target, training_horizon
+from models.horizon import HORIZON_CATALOGUE
 from models.migration import migration, pseudonymise, transition_table
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
@@ -51,6 +52,7 @@ class Champion:
     run_id: str
     pyfunc: object
     model: object
+    scorer: str = "xgboost"  # which candidate this version is (models.selection)
 
 
 def load_models(alias: str) -> dict[str, Champion]:
@@ -67,9 +69,14 @@ def load_models(alias: str) -> dict[str, Champion]:
                 "or score with --model-alias challenger",
             )
         uri = f"models:/{name}@{alias}"
-        run_id = mlflow.MlflowClient().get_model_version(name, version).run_id
+        registered = mlflow.MlflowClient().get_model_version(name, version)
         found[target] = Champion(
-            target, version, run_id, mlflow.pyfunc.load_model(uri), mlflow.sklearn.load_model(uri)
+            target,
+            version,
+            registered.run_id,
+            mlflow.pyfunc.load_model(uri),
+            mlflow.sklearn.load_model(uri),
+            registered.tags.get("scorer", "xgboost"),
         )
     return found
 
@@ -123,10 +130,11 @@ def add_bgnbd(params: Params, features: pd.DataFrame) -> pd.DataFrame:
         return features.merge(stored, on=["customer_id", "as_of"], how="left")
     horizons = params.targets.horizons()
     plan_path = params.paths.features_dir / "snapshots.json"
-    if plan_path.exists():  # horizons may have been capped by the data
+    if plan_path.exists():  # models may have been trained at shorter horizons than asked
         plan = json.loads(plan_path.read_text())
-        horizons = {t: e["horizon_days"] for t, e in plan["targets"].items()}
-    extra = bgnbd_features(features, horizons).drop(columns="customer_id")
+        horizons = {t: training_horizon(e) for t, e in plan["targets"].items()}
+    extra, _ = bgnbd_features(features, horizons)
+    extra = extra.drop(columns="customer_id")
     return pd.concat([features, extra.set_index(features.index)], axis=1)
 
 
@@ -186,14 +194,16 @@ def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) 
 def score_all(
     params: Params, features: pd.DataFrame, champions, lookback_days: int, on_explained=None
 ) -> pd.DataFrame:
-    X_columns = list(champions["churn"].model.feature_names_in_)
+    X_columns = [c for c in features.columns if c not in ("customer_id", "as_of")]
     predictions = {}
     for target, champion in champions.items():
         X = features[list(champion.model.feature_names_in_)]
         predictions[target] = predict_target(target, champion.model, X)
     eligible = features["days_since_last_order"].le(lookback_days).to_numpy()
     predictions["churn"] = np.where(eligible, predictions["churn"], np.nan)
-    render = catalogue_renderer([*build_catalogue(feature_rules(params, [])), *BGNBD_CATALOGUE])
+    render = catalogue_renderer(
+        [*build_catalogue(feature_rules(params, [])), *BGNBD_CATALOGUE, *HORIZON_CATALOGUE]
+    )
     models = {t: c.model for t, c in champions.items()}
     return build_export(
         features[["customer_id", "as_of"]],
@@ -269,12 +279,33 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
     return tables, documents, body, moved
 
 
+def horizon_plan(params: Params) -> dict:
+    """Per target: the horizon it is served at, the one its models were trained at, and whether
+    the served horizon was backtested (`features.snapshots`)."""
+    path = params.paths.features_dir / "snapshots.json"
+    plan = json.loads(path.read_text())["targets"] if path.exists() else {}
+    return {
+        target: {
+            "horizon_days": entry["horizon_days"],
+            "training_horizon_days": training_horizon(entry),
+            "backtested": entry.get("backtested", True),
+        }
+        for target, entry in plan.items()
+    }
+
+
 def provenance(params: Params, champions) -> dict:
     from pipelines.train import data_fingerprint
 
     return {
+        "horizons": horizon_plan(params),
         "models": {
-            t: {"name": f"segments-{t}", "version": c.version, "run_id": c.run_id}
+            t: {
+                "name": f"segments-{t}",
+                "version": c.version,
+                "run_id": c.run_id,
+                "scorer": c.scorer,
+            }
             for t, c in champions.items()
         },
         "data_fingerprint": data_fingerprint(params),

@@ -1,8 +1,11 @@
-"""DVC stage ``train`` (one per target): Optuna-tuned XGBoost, tracked in MLflow.
+"""DVC stage ``train`` (one per target): every candidate scorer, tracked in MLflow.
 
-One parent run per training with a nested run per trial; the parent logs the model (signature and
-input example), best params, the feature list, data fingerprint, git commit and cutoffs. The model
-is also saved in MLflow format under ``paths.models_dir/<target>/model`` for DVC. Evaluation,
+Candidates (`models.selection`): the probabilistic model, calibrated simple scorers, XGBoost
+boosted from the probabilistic prior and free XGBoost; the two XGBoost ones are tuned by Optuna on
+purged rolling-origin folds. One parent run per candidate (nested runs per trial for the tuned
+ones) logs the model (signature and input example), settings, the feature list, data fingerprint,
+git commit and cutoffs. Each model is also saved in MLflow format under
+``paths.models_dir/<target>/<candidate>/model`` for DVC. Evaluation, the choice of the champion,
 registration and aliases happen in the ``evaluate`` stage.
 """
 
@@ -13,6 +16,7 @@ import json
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
@@ -20,8 +24,16 @@ from rich.console import Console
 
 from features.catalogue import KEY_COLUMNS
 from models import tracking
-from models.frames import TASKS, make_split, target_cutoffs
-from models.tuning import HEADLINE, make_estimator, study_name, tune
+from models.frames import (
+    TASKS,
+    make_split,
+    predict_target,
+    training_horizon,
+    validation_folds,
+)
+from models.horizon import ServedAtHorizon
+from models.selection import CANDIDATES, candidates_for, make_scorer
+from models.tuning import HEADLINE, headline_score, study_name, tune
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, fingerprint, write_json
 from pipelines.progress import progress_bar
@@ -43,87 +55,164 @@ def data_fingerprint(params: Params) -> str:
     return fingerprint([folder / "features.parquet", folder / "labels.parquet", params.paths.bgnbd])
 
 
-def _model_params(params: Params, target: str, best: dict) -> dict:
+def _model_settings(params: Params, target: str, best: dict) -> dict:
     chosen = {**best, "n_estimators": params.train.search.max_rounds}
     if TASKS[target] == "classification":
         chosen["calibration"] = params.train.calibration
     return chosen
 
 
-def _log_context(params: Params, target: str, cutoffs, split_sizes: dict, fp: str) -> None:
+def _log_context(params: Params, target: str, candidate: str, folds, sizes: dict, fp: str) -> None:
+    cutoffs = folds[0]
     mlflow.set_tags(
         {
             "target": target,
+            "candidate": candidate,
             "git_commit": tracking.git_commit(),
             "data_fingerprint": fp,
             "training_cutoffs": ",".join(f"{t:%Y-%m-%d}" for t in cutoffs.training),
             "validation_cutoff": f"{cutoffs.validation:%Y-%m-%d}",
+            "validation_folds": ",".join(f"{f.validation:%Y-%m-%d}" for f in folds),
             "holdout_cutoff": f"{cutoffs.holdout:%Y-%m-%d}",
         }
     )
     mlflow.log_params(
         {
             "target": target,
+            "candidate": candidate,
+            "description": CANDIDATES[candidate].description,
             "headline_metric": HEADLINE[target],
-            "n_trials": params.train.n_trials,
             "seed": params.seed,
-            **{f"rows_{name}": size for name, size in split_sizes.items()},
+            **{f"rows_{name}": size for name, size in sizes.items()},
         }
     )
 
 
+def load_prior(params: Params, holdout) -> dict | None:
+    """BG/NBD parameters fitted at the target's holdout cutoff (events before it only)."""
+    fitted = json.loads(params.paths.bgnbd_params.read_text())["cutoffs"]
+    return fitted.get(pd.Timestamp(holdout).isoformat())
+
+
 def train_target(params: Params, target: str) -> dict:
+    """Fit every candidate scorer of the target; each gets its own MLflow run and local copy."""
     features, labels, plan = load_modelling_data(params)
-    cutoffs = target_cutoffs(plan, target, params.train.max_training_snapshots)
-    train = make_split(features, labels, target, cutoffs.training)
-    valid = make_split(features, labels, target, [cutoffs.validation])
+    folds = validation_folds(
+        plan,
+        target,
+        params.train.max_training_snapshots,
+        params.train.cv_folds,
+        params.train.fold_spacing_days,
+    )
+    splits = [
+        (
+            make_split(features, labels, target, fold.training),
+            make_split(features, labels, target, [fold.validation]),
+        )
+        for fold in folds
+    ]
+    train, valid = splits[0]
     fp = data_fingerprint(params)
-    search = params.train.search.__dict__
-    name = study_name(target, fp, {"search": search, "seed": params.seed, "plan": plan})
+    prior = load_prior(params, folds[0].holdout)
+    entry_plan = plan["targets"][target]
+    horizon, served = training_horizon(entry_plan), entry_plan["horizon_days"]
     tracking.configure(params.mlflow.tracking_uri)
     tracking.experiment_for(target, params.mlflow.artifact_root)
-    params.paths.optuna_dir.mkdir(parents=True, exist_ok=True)
-    storage = f"sqlite:///{(params.paths.optuna_dir / f'{target}.db').resolve()}"
-    with mlflow.start_run(run_name=f"{target}-train") as run:
-        _log_context(params, target, cutoffs, {"train": len(train.y), "valid": len(valid.y)}, fp)
-        with progress_bar() as bar:
-            task = bar.add_task(f"Optuna trials ({target})", total=params.train.n_trials)
-            study = tune(
-                target,
-                train,
-                valid,
-                storage=storage,
-                name=name,
-                n_trials=params.train.n_trials,
-                timeout_s=params.train.timeout_s,
-                seed=params.seed,
-                space=params.train.search,
-                on_trial=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        tracking.log_trials(study, run.info.run_id)
-        best = _model_params(params, target, study.best_params)
-        model = make_estimator(target, best, params.seed).fit(
-            train.X, train.y, eval_set=(valid.X, valid.y)
-        )
-        mlflow.log_params({f"best_{k}": v for k, v in best.items()})
-        mlflow.log_metric(f"validation_{HEADLINE[target]}", study.best_value)
-        mlflow.log_dict({"features": list(train.X.columns)}, "feature_list.json")
-        info = _log_model(model, train.X, target)
-    _save_local(model, train.X, target, params)
+    sizes = {"train": len(train.y), "valid": len(valid.y), "folds": len(folds)}
     report = {
         "target": target,
-        "run_id": run.info.run_id,
-        "model_uri": info.model_uri,
-        "study": name,
-        "trials": len(study.trials),
-        "best_validation": round(study.best_value, 6),
-        "best_params": best,
-        "best_iteration": model.best_iteration_,
+        "horizon_days": served,
+        "training_horizon_days": horizon,
+        "backtested": entry_plan.get("backtested", True),
+        "validation_folds": [f"{f.validation:%Y-%m-%d}" for f in folds],
+        "prior_cutoff": f"{folds[0].holdout:%Y-%m-%d}" if prior else None,
         "rows": {"train": len(train.y), "valid": len(valid.y)},
         "data_fingerprint": fp,
+        "candidates": {},
     }
+    for candidate in candidates_for(target, prior is not None):
+
+        def build(settings, name=candidate.name):
+            return make_scorer(
+                target, name, settings, seed=params.seed, prior=prior, horizon_days=horizon
+            )
+
+        with mlflow.start_run(run_name=f"{target}-{candidate.name}-train") as run:
+            _log_context(params, target, candidate.name, folds, sizes, fp)
+            if candidate.tuned:
+                entry = _fit_tuned(params, target, candidate.name, splits, build, fp, plan, run)
+            else:
+                entry = _fit_simple(target, splits, build)
+            model = entry.pop("model")
+            if served != horizon:  # trained shorter than asked: serve it rescaled
+                model = ServedAtHorizon(model, target, prior, served, horizon).fitted()
+                mlflow.log_params({"served_horizon_days": served, "training_horizon_days": horizon})
+            mlflow.log_metric(f"validation_{HEADLINE[target]}", entry["best_validation"])
+            mlflow.log_dict({"features": list(model.feature_names_in_)}, "feature_list.json")
+            info = _log_model(model, train.X, target)
+        _save_local(model, train.X, target, candidate.name, params)
+        report["candidates"][candidate.name] = {
+            "run_id": run.info.run_id,
+            "model_uri": info.model_uri,
+            "complexity": candidate.complexity,
+            **entry,
+        }
     write_json(report, params.paths.reports_dir / "train" / f"{target}.json")
     return report
+
+
+def _fit_simple(target: str, splits, build) -> dict:
+    """Fit on the most recent fold; its validation score for each fold (calibrated per fold)."""
+    scores = []
+    for train, valid in splits:
+        model = build({}).fit(train.X, train.y, eval_set=(valid.X, valid.y))
+        scores.append(headline_score(target, valid.y, predict_target(target, model, valid.X)))
+    model = build({}).fit(splits[0][0].X, splits[0][0].y, eval_set=(splits[0][1].X, splits[0][1].y))
+    return {
+        "model": model,
+        "best_validation": round(float(np.mean(scores)), 6),
+        "fold_validation": [round(v, 6) for v in scores],
+    }
+
+
+def _fit_tuned(params: Params, target: str, name: str, splits, build, fp, plan, run) -> dict:
+    search = params.train.search.__dict__
+    study = study_name(
+        f"{target}-{name}",
+        fp,
+        {"search": search, "seed": params.seed, "plan": plan, "folds": params.train.cv_folds},
+    )
+    params.paths.optuna_dir.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{(params.paths.optuna_dir / f'{target}.db').resolve()}"
+    mlflow.log_param("n_trials", params.train.n_trials)
+    with progress_bar() as bar:
+        task = bar.add_task(f"Optuna trials ({target}, {name})", total=params.train.n_trials)
+        found = tune(
+            target,
+            splits,
+            lambda settings: build(_model_settings(params, target, settings)),
+            storage=storage,
+            name=study,
+            n_trials=params.train.n_trials,
+            timeout_s=params.train.timeout_s,
+            seed=params.seed,
+            space=params.train.search,
+            on_trial=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    tracking.log_trials(found, run.info.run_id)
+    best = _model_settings(params, target, found.best_params)
+    train, valid = splits[0]
+    model = build(best).fit(train.X, train.y, eval_set=(valid.X, valid.y))
+    mlflow.log_params({f"best_{k}": v for k, v in best.items()})
+    return {
+        "model": model,
+        "study": study,
+        "trials": len(found.trials),
+        "best_validation": round(found.best_value, 6),
+        "fold_validation": found.best_trial.user_attrs.get("fold_scores"),
+        "best_params": best,
+        "best_iteration": model.best_iteration_,
+    }
 
 
 def _signature_frames(model, X: pd.DataFrame):
@@ -145,7 +234,7 @@ def _signature_frames(model, X: pd.DataFrame):
 
 
 def _log_model(model, X: pd.DataFrame, target: str):
-    example, signature = _signature_frames(model, X)
+    example, signature = _signature_frames(model, X[list(model.feature_names_in_)])
     predict_fn = "predict_proba" if TASKS[target] == "classification" else "predict"
     return mlflow.sklearn.log_model(
         model,
@@ -157,9 +246,9 @@ def _log_model(model, X: pd.DataFrame, target: str):
     )
 
 
-def _save_local(model, X: pd.DataFrame, target: str, params: Params) -> None:
-    example, signature = _signature_frames(model, X)
-    with atomic_dir(Path(params.paths.models_dir) / target) as out:
+def _save_local(model, X: pd.DataFrame, target: str, candidate: str, params: Params) -> None:
+    example, signature = _signature_frames(model, X[list(model.feature_names_in_)])
+    with atomic_dir(Path(params.paths.models_dir) / target / candidate) as out:
         mlflow.sklearn.save_model(
             model,
             out / "model",
@@ -172,10 +261,13 @@ def _save_local(model, X: pd.DataFrame, target: str, params: Params) -> None:
 def main(target: str, params_path: str = "params.yaml") -> dict:
     params = load_params(params_path)
     report = train_target(params, target)
-    Console(stderr=True).print(
-        f"[bold]train {target}[/bold]: {report['trials']} trials, best validation "
-        f"{HEADLINE[target]} {report['best_validation']:.4f}; run {report['run_id']}"
-    )
+    console = Console(stderr=True)
+    for name, entry in report["candidates"].items():
+        console.print(
+            f"[bold]train {target}[/bold] {name}: validation {HEADLINE[target]} "
+            f"{entry['best_validation']:.4f} (mean of {len(report['validation_folds'])} folds); "
+            f"run {entry['run_id']}"
+        )
     return report
 
 

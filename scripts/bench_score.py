@@ -88,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params)
     models = {
-        t: mlflow.sklearn.load_model(str(params.paths.models_dir / t / "model")) for t in TARGETS
+        t: mlflow.sklearn.load_model(str(params.paths.models_dir / t / "xgboost" / "model"))
+        for t in TARGETS
     }
     rows = load_rows(params, args.customers, args.seed)
     X = rows[list(models["churn"].feature_names_in_)]

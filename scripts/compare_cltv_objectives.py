@@ -37,7 +37,7 @@ from models.metrics import (
     metric_with_interval,
     paired_difference,
 )
-from models.tuning import make_estimator
+from models.selection import make_scorer
 from pipelines.config import load_params
 from pipelines.train import load_modelling_data
 
@@ -96,12 +96,12 @@ def compare(params_path: str, n_bootstrap: int) -> dict:
     valid = make_split(features, labels, "cltv", [cutoffs.validation])
     holdout = make_split(features, labels, "cltv", [cutoffs.holdout])
     report_path = Path(params.paths.reports_dir) / "train" / "cltv.json"
-    best = json.loads(report_path.read_text())["best_params"]
+    best = json.loads(report_path.read_text())["candidates"]["xgboost"]["best_params"]
     tree_params = {k: best[k] for k in TREE_KEYS}
 
     predictions, fit_seconds = {}, {}
     candidates = {
-        "tweedie": lambda: make_estimator("cltv", best, params.seed).fit(
+        "tweedie": lambda: make_scorer("cltv", "xgboost", best, seed=params.seed).fit(
             train.X, train.y, eval_set=(valid.X, valid.y)
         ),
         "two_part": lambda: TwoPartCLTV(tree_params, params.seed).fit(

@@ -42,3 +42,25 @@ def test_missing_probabilities_become_zero_not_negative():
 def test_rfm_score_ranges_from_3_to_15_for_buyers_and_0_otherwise():
     score = rfm_score(_features())
     assert score.tolist()[2] == 0 and all(3 <= s <= 15 for s in score[:2])
+
+
+def test_bgnbd_baseline_is_judged_at_the_holdout_horizon_when_parameters_are_given():
+    from models.probabilistic import RFM_INPUTS, BGNBDParams, target_prediction
+
+    params = BGNBDParams(r=0.7, alpha=40.0, a=0.8, b=5.0, p=6.0, q=3.0, v=20.0)
+    X = pd.DataFrame(
+        {
+            "orders_total": [1.0, 3.0, 0.0],
+            "days_since_last_order": [10.0, 50.0, np.nan],
+            "days_since_first_order": [100.0, 300.0, np.nan],
+            "avg_order_value": [20.0, 35.0, np.nan],
+            "spend_total": [20.0, 105.0, 0.0],
+            "spend_90d": [20.0, 0.0, 0.0],
+            "spend_365d": [20.0, 105.0, 0.0],
+            "bgnbd_expected_value": [1.0, 2.0, np.nan],  # computed at a shorter horizon
+        }
+    )
+    scores = baseline_scores(X, "cltv", 365, params)
+    expected = target_prediction(params, "value", 365, X[list(RFM_INPUTS)].to_numpy(float))
+    np.testing.assert_allclose(scores["bgnbd_gamma_gamma"][:2], expected[:2])
+    assert scores["bgnbd_gamma_gamma"][2] == 0.0  # no order yet: ranks lowest

@@ -40,3 +40,19 @@ def test_the_most_recent_purged_cutoffs_are_kept():
 def test_too_short_a_history_for_a_purged_split_is_a_clear_error():
     with pytest.raises(ValueError, match="label window ends by the validation cutoff"):
         target_cutoffs(_plan(30, 3, 90), "churn", max_training_snapshots=6)
+
+
+def test_rolling_origin_folds_are_purged_spaced_and_most_recent_first():
+    from models.frames import validation_folds
+
+    folds = validation_folds(_plan(30, 16, 90), "churn", 3, n_folds=3, spacing_days=90)
+    assert len(folds) == 3
+    validations = [f.validation for f in folds]
+    assert validations == sorted(validations, reverse=True)
+    assert all((a - b).days >= 90 for a, b in zip(validations, validations[1:], strict=False))
+    for fold in folds:
+        assert len(fold.training) == 3
+        assert all(t + pd.Timedelta(days=90) <= fold.validation for t in fold.training)
+    assert folds[0] == target_cutoffs(_plan(30, 16, 90), "churn", 3)
+    short = validation_folds(_plan(30, 6, 90), "churn", 3, n_folds=3, spacing_days=90)
+    assert len(short) == 1  # too little history: one fold, said in the training report

@@ -6,8 +6,10 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 from rich.console import Console
 
+from models.estimators import CalibratedXGBClassifier
 from models.frames import Split
 from models.tuning import SearchSpace, tune
 from pipelines.progress import progress_bar
@@ -55,8 +57,8 @@ def test_tune_reports_every_trial_and_a_resumed_study_only_what_it_adds(tmp_path
     def run(n_trials: int):
         return tune(
             "churn",
-            train,
-            valid,
+            [(train, valid), (_split(300, 2), valid)],
+            lambda settings: CalibratedXGBClassifier(**settings),
             storage=storage,
             name="progress-test",
             n_trials=n_trials,
@@ -74,3 +76,7 @@ def test_tune_reports_every_trial_and_a_resumed_study_only_what_it_adds(tmp_path
     calls.clear()
     study = run(4)
     assert calls == [(3, 4), (4, 4)] and len(study.trials) == 4
+    # Each finished trial is the mean over the folds, and says what each fold scored.
+    for trial in (t for t in study.trials if t.value is not None):
+        assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_scores"]), abs=1e-6)
+        assert len(trial.user_attrs["fold_scores"]) == 2
