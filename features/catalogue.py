@@ -109,6 +109,24 @@ def _rfm_entries(rules: FeatureRules) -> list[FeatureInfo]:
                 f"spent {{value:,.0f}} in the last {w} days",
             )
         )
+    if rules.seasonal_window_days:
+        w = rules.seasonal_window_days
+        entries += [
+            FeatureInfo(
+                "orders_same_season_last_year",
+                "seasonality",
+                "orders",
+                f"orders in the same {w} days a year earlier",
+                f"{{value:.0f}} orders in the same {w} days last year",
+            ),
+            FeatureInfo(
+                "spend_same_season_last_year",
+                "seasonality",
+                "currency",
+                f"spend in the same {w} days a year earlier",
+                f"spent {{value:,.0f}} in the same {w} days last year",
+            ),
+        ]
     return entries
 
 

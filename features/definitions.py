@@ -40,6 +40,10 @@ class FeatureRules:
     activity_windows_days: tuple[int, ...] = (30, 90)
     churn_lookback_days: int = 365
     attribute_columns: tuple[str, ...] = ("country", "acquisition_channel")
+    seasonal_window_days: int = 0  # > 0: orders and spend in the same window a year earlier
+
+
+SEASONAL = ("orders_same_season_last_year", "spend_same_season_last_year")
 
 
 def _ts(moment: pd.Timestamp) -> ir.TimestampScalar:
@@ -132,6 +136,13 @@ def order_features(orders: ir.Table, as_of: pd.Timestamp, rules: FeatureRules) -
     for w in rules.order_windows_days:
         windows[f"orders_{w}d"] = _.count(where=_within(_.placed, as_of, w))
         windows[f"spend_{w}d"] = _.value.sum(where=_within(_.placed, as_of, w))
+    if rules.seasonal_window_days:
+        # The window the label looks at, a year earlier: [as_of - 365 d, as_of - 365 d + w).
+        start = as_of - pd.Timedelta(days=365)
+        end = start + pd.Timedelta(days=rules.seasonal_window_days)
+        season = (_.placed >= _ts(start)) & (_.placed < _ts(end))
+        windows[SEASONAL[0]] = _.count(where=season)
+        windows[SEASONAL[1]] = _.value.sum(where=season)
     return orders.group_by(CUSTOMER_KEY).aggregate(
         orders_total=_.count(),
         spend_total=_.value.sum(),
@@ -277,6 +288,8 @@ def base_columns(rules: FeatureRules) -> list[str]:
     orders += ["days_since_last_order", "days_since_first_order"]
     for w in rules.order_windows_days:
         orders += [f"orders_{w}d", f"spend_{w}d"]
+    if rules.seasonal_window_days:
+        orders += list(SEASONAL)
     orders += ["mean_interorder_days", "std_interorder_days", "max_interorder_days"]
     orders += ["refunds_total", "refund_amount_total", "refunds_90d"]
     orders += ["categories_bought", "category_concentration"]

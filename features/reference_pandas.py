@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.definitions import ACTIVITY_TYPES, DAY_S, FeatureRules
+from features.definitions import ACTIVITY_TYPES, DAY_S, SEASONAL, FeatureRules
 
 
 def _age_days(times: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -51,6 +51,12 @@ def _order_features(orders: pd.DataFrame, rules: FeatureRules) -> pd.DataFrame:
         recent = orders[orders["age_days"] < w].groupby("customer_id", sort=False)["value"]
         table[f"orders_{w}d"] = recent.size()
         table[f"spend_{w}d"] = recent.sum()
+    if rules.seasonal_window_days:
+        age = orders["age_days"]
+        season = (age <= 365) & (age > 365 - rules.seasonal_window_days)
+        seasonal = orders[season].groupby("customer_id", sort=False)["value"]
+        table[SEASONAL[0]] = seasonal.size()
+        table[SEASONAL[1]] = seasonal.sum()
     return table
 
 

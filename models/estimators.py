@@ -84,6 +84,7 @@ class _EncodedBooster(BaseEstimator):
             "colsample_bytree": self.colsample_bytree,
             "reg_lambda": self.reg_lambda,
             "early_stopping_rounds": self.early_stopping_rounds,
+            "monotone_constraints": self.monotone_constraints or None,
             "n_jobs": self.n_jobs,
             "random_state": self.random_state,
             "callbacks": callbacks,
@@ -114,6 +115,7 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 30,
         calibration: str = "platt",
+        monotone_constraints: dict | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ):
@@ -126,6 +128,7 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
         self.reg_lambda = reg_lambda
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
+        self.monotone_constraints = monotone_constraints
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -192,6 +195,7 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 30,
+        monotone_constraints: dict | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ):
@@ -204,6 +208,7 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
         self.early_stopping_rounds = early_stopping_rounds
+        self.monotone_constraints = monotone_constraints
         self.n_jobs = n_jobs
         self.random_state = random_state
 

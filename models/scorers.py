@@ -291,6 +291,7 @@ class PriorBoostedClassifier(_PriorBoosted, CalibratedXGBClassifier):
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 30,
         calibration: str = "platt",
+        monotone_constraints: dict | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ):
@@ -304,6 +305,7 @@ class PriorBoostedClassifier(_PriorBoosted, CalibratedXGBClassifier):
             reg_lambda=reg_lambda,
             early_stopping_rounds=early_stopping_rounds,
             calibration=calibration,
+            monotone_constraints=monotone_constraints,
             n_jobs=n_jobs,
             random_state=random_state,
         )
@@ -335,6 +337,7 @@ class PriorBoostedRegressor(_PriorBoosted, TweedieCLTVRegressor):
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
         early_stopping_rounds: int = 30,
+        monotone_constraints: dict | None = None,
         n_jobs: int = 2,
         random_state: int = 0,
     ):
@@ -348,6 +351,7 @@ class PriorBoostedRegressor(_PriorBoosted, TweedieCLTVRegressor):
             colsample_bytree=colsample_bytree,
             reg_lambda=reg_lambda,
             early_stopping_rounds=early_stopping_rounds,
+            monotone_constraints=monotone_constraints,
             n_jobs=n_jobs,
             random_state=random_state,
         )

@@ -48,6 +48,14 @@ CANDIDATES = {
     ),
     "xgboost": Candidate("xgboost", 2, True, False, "XGBoost on all features"),
 }
+# Optional monotone constraints of the tuned candidates (`train.monotone`). Recency only where it
+# is never missing (churn's population has an order), since missing values reach the booster as
+# the lowest number.
+MONOTONE = {
+    "churn": {"days_since_last_order": 1, "orders_total": -1},
+    "propensity": {"orders_total": 1},
+    "cltv": {"orders_total": 1},
+}
 TARGET_CANDIDATES = {
     "churn": ("probabilistic", "rfm", "boosted_prior", "xgboost"),
     "propensity": ("probabilistic", "rfm", "boosted_prior", "xgboost"),

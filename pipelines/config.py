@@ -90,6 +90,7 @@ class FeatureParams(_Strict):
     min_history_days: int = Field(90, ge=0)
     min_training_snapshots: int = Field(3, ge=1)
     order_windows_days: tuple[int, ...] = (7, 30, 90, 365)
+    seasonal_window_days: int = Field(0, ge=0)  # > 0: the same window a year earlier
     activity_windows_days: tuple[int, ...] = (30, 90)
     include_sensitive: bool = False
     snapshots: ExplicitSnapshots | None = None
@@ -121,6 +122,7 @@ class TrainParams(_Strict):
     n_trials: int = Field(12, ge=1)
     timeout_s: float | None = 180
     calibration: Literal["platt", "isotonic"] = "platt"
+    monotone: bool = False  # monotone constraints on recency and frequency (models.selection)
     search: SearchSpace = SearchSpace()
 
 

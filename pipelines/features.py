@@ -29,6 +29,7 @@ def feature_rules(params: Params, customer_columns: list[str]) -> FeatureRules:
         attributes += [c for c in ("age_band", "gender") if c in customer_columns]
     return FeatureRules(
         order_windows_days=params.features.order_windows_days,
+        seasonal_window_days=params.features.seasonal_window_days,
         activity_windows_days=params.features.activity_windows_days,
         churn_lookback_days=params.targets.churn.lookback_days or 365,
         attribute_columns=tuple(attributes),

@@ -32,7 +32,7 @@ from models.frames import (
     validation_folds,
 )
 from models.horizon import ServedAtHorizon
-from models.selection import CANDIDATES, candidates_for, make_scorer
+from models.selection import CANDIDATES, MONOTONE, candidates_for, make_scorer
 from models.tuning import HEADLINE, headline_score, study_name, tune
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, fingerprint, write_json
@@ -57,6 +57,8 @@ def data_fingerprint(params: Params) -> str:
 
 def _model_settings(params: Params, target: str, best: dict) -> dict:
     chosen = {**best, "n_estimators": params.train.search.max_rounds}
+    if params.train.monotone:
+        chosen["monotone_constraints"] = MONOTONE[target]
     if TASKS[target] == "classification":
         chosen["calibration"] = params.train.calibration
     return chosen

@@ -64,7 +64,7 @@ def short_history(folder: Path) -> Path:
     return path
 
 
-def run_dataset(name: str, source: Path, work: Path) -> dict:
+def run_dataset(name: str, source: Path, work: Path, overrides: list[str] = ()) -> dict:
     dest = work / name
     dest.mkdir(parents=True)
     copy_repo(dest)
@@ -72,6 +72,13 @@ def run_dataset(name: str, source: Path, work: Path) -> dict:
     params["ingest"]["source"].update(
         {"kind": "online_retail_ii", "path": str(source), "customers_path": None}
     )
+    for override in overrides:  # a variant, like `dvc exp run -S key=value`
+        key, value = override.split("=", 1)
+        *parents, leaf = key.split(".")
+        node = params
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(value)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -185,10 +192,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=["full", "sample", "short"])
     parser.add_argument("--keep", help="run in this folder and keep it (default: a temp folder)")
     parser.add_argument("--out", default=str(REPO / "reports" / "bench_real.json"))
+    parser.add_argument(
+        "--set", action="append", default=[], help="params override KEY=VALUE (a variant)"
+    )
     args = parser.parse_args()
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-real-"))
     work.mkdir(parents=True, exist_ok=True)
-    results = {"commit": _commit(), "datasets": {}}
+    results = {"commit": _commit(), "overrides": args.set, "datasets": {}}
     for name in args.only:
         source = {"full": FULL, "sample": SAMPLE, "short": FULL}[name]
         if not source.exists():
@@ -199,7 +209,7 @@ def main() -> None:
         if name == "short":
             source = short_history(work)
         print(f"bench-real: {name} ({source}) ...", file=sys.stderr, flush=True)
-        entry = run_dataset(name, source, work)
+        entry = run_dataset(name, source, work, args.set)
         results["datasets"][name] = entry
         print(f"bench-real: {name}: ok={entry['ok']} in {entry['seconds']} s", file=sys.stderr)
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")

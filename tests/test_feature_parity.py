@@ -12,6 +12,7 @@ from features.reference_pandas import reference_feature_table
 from features.synthetic import ShopSpec, generate_shop
 
 RULES = FeatureRules()
+SEASONAL_RULES = FeatureRules(seasonal_window_days=90)
 CUTOFFS = ["2024-04-01", "2025-01-01T12:30:00", "2026-01-01"]  # early, mid-day, after all events
 
 
@@ -29,12 +30,15 @@ def tables(shop):
     return con, events, customers
 
 
+@pytest.mark.parametrize("rules", [RULES, SEASONAL_RULES], ids=["default", "seasonal"])
 @pytest.mark.parametrize("cutoff", CUTOFFS)
-def test_duckdb_feature_table_equals_pandas_reference(shop, tables, cutoff):
+def test_duckdb_feature_table_equals_pandas_reference(shop, tables, cutoff, rules):
     as_of = pd.Timestamp(cutoff, tz="UTC")
     con, events, customers = tables
-    actual = compute_features(con, events, customers, as_of, RULES)
-    expected = reference_feature_table(*shop, as_of, RULES)
+    actual = compute_features(con, events, customers, as_of, rules)
+    expected = reference_feature_table(*shop, as_of, rules)
+    if rules.seasonal_window_days:
+        assert actual["orders_same_season_last_year"].gt(0).any() or cutoff < "2025"
     assert list(actual.columns) == list(expected.columns)
     assert len(actual) > 0
     pd.testing.assert_frame_equal(

@@ -163,3 +163,35 @@ def test_churn_label_is_one_when_no_order_in_horizon(tables):
     labels = execute(con, label_table(events, customers, late, {"churn": 60}, RULES))
     assert labels.set_index("customer_id").loc["A", "churn"] == 1
     assert labels["cltv"].isna().all() and labels["propensity"].isna().all()
+
+
+def test_same_season_last_year_counts_only_the_label_window_a_year_earlier():
+    rows = [
+        _event("S", "2023-02-20", "purchase", "s0", 11.0, 1, "home"),  # before the window
+        _event("S", "2023-03-01", "purchase", "s1", 40.0, 1, "home"),  # the day before it
+        _event("S", "2023-05-29", "purchase", "s2", 2.0, 1, "home"),  # inside
+        _event("S", "2023-05-30", "purchase", "s3", 7.0, 1, "home"),  # its last day
+        _event("S", "2023-05-31", "purchase", "s5", 3.0, 1, "home"),  # the day after it
+        _event("S", "2024-02-01", "purchase", "s4", 5.0, 1, "home"),
+    ]
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["S"],
+            "first_seen": pd.to_datetime(["2023-02-20"], utc=True),
+            "country": ["FR"],
+            "acquisition_channel": ["organic"],
+            "marketing_consent": [True],
+        }
+    )
+    con = connect_duckdb()
+    events, table = tables_from_frames(con, finalize_events(pd.DataFrame(rows)), customers)
+    rules = FeatureRules(seasonal_window_days=90)
+    features = compute_features(con, events, table, AS_OF, rules).set_index("customer_id")
+    # AS_OF is 2024-03-01; 365 days earlier is 2023-03-02 (2024 is a leap year); 90 days from
+    # there end before 2023-05-31.
+    window = pd.Timestamp(AS_OF) - pd.Timedelta(days=365)
+    assert window == pd.Timestamp("2023-03-02", tz="UTC")
+    assert features.loc["S", "orders_same_season_last_year"] == 2  # s2 and s3
+    assert features.loc["S", "spend_same_season_last_year"] == pytest.approx(9.0)
+    names = {info.name for info in build_catalogue(rules)}
+    assert {"orders_same_season_last_year", "spend_same_season_last_year"} <= names

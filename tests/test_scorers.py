@@ -236,3 +236,28 @@ def test_served_at_a_longer_horizon_rescales_by_bgnbd_and_still_explains_exactly
     )
     same = rescale(target, short, Z, PARAMS, 30, 30)
     np.testing.assert_array_equal(same, short)
+
+
+def test_monotone_constraints_hold_for_the_boosted_model(data):
+    from models.selection import MONOTONE
+
+    train, y_train, valid, y_valid = data
+    X, Xv = train[train["orders_total"] > 0], valid[valid["orders_total"] > 0]
+    model = PriorBoostedClassifier(
+        "churn",
+        PARAMS.to_dict(),
+        90,
+        n_estimators=40,
+        max_depth=3,
+        monotone_constraints=MONOTONE["churn"],
+    )
+    features = [*RFM_INPUTS, "spend_total", "email_click_30d"]
+    bgnbd = [c for c in X if c.startswith("bgnbd_")]
+    model.fit(
+        X[features + bgnbd], y_train["churn"][X.index], eval_set=(Xv, y_valid["churn"][Xv.index])
+    )
+    row = Xv.iloc[[0] * 50].copy()
+    row["days_since_last_order"] = np.linspace(1, 600, 50)
+    row["days_since_first_order"] = 700.0  # recency stays within the customer's age
+    correction = model.correction(row)
+    assert (np.diff(correction) >= -1e-6).all()  # the trees never lower churn as recency grows
