@@ -112,7 +112,9 @@ class ProbabilisticScorer(_Explained):
     """BG/NBD (+ Gamma-Gamma) with fixed parameters, calibrated on validation data.
 
     Classification: Platt scaling of the log-odds; value: one scale factor. Customers the model
-    does not apply to (no order yet) get the observed rate (or mean value) of such customers.
+    does not apply to (no order yet) get the observed mean value of such customers, or, for
+    probabilities, their observed rate capped at the lowest forecast of the others (so they rank
+    last, as in the BG/NBD baseline).
     Reasons explain the uncalibrated log-odds (or log value) over frequency, recency, age and
     average spend; calibration is monotone, so a reason that raises one raises the other.
     """
@@ -132,6 +134,11 @@ class ProbabilisticScorer(_Explained):
         self.params_ = BGNBDParams.from_dict(self.bgnbd_params)
         prior = prior_from_columns(self.target, X_cal)
         self.unapplied_ = _unapplied_mean(y_cal, prior)
+        applied = prior[np.isfinite(prior)]
+        if TASKS[self.target] == "classification" and len(applied):
+            # Rank them below every customer the model applies to, as the BG/NBD baseline does
+            # (a tied block in the middle costs PR AUC), at their observed rate if it is lower.
+            self.unapplied_ = min(self.unapplied_, float(applied.min()))
         margin = to_margin(self.target, _fill(prior, self.unapplied_))
         if TASKS[self.target] == "value":
             total = np.exp(margin).sum()

@@ -127,11 +127,10 @@ class TrainParams(_Strict):
 
 
 class GateParams(_Strict):
-    """Promotion: beat the best baseline (interval of the difference above this) and not lose
-    to the current champion by more than ``max_regression`` on the same holdout."""
+    """Choice of the champion: a more complex candidate replaces the current one only when the
+    lower bound of its paired difference over it exceeds ``min_difference``."""
 
     min_difference: float = 0.0
-    max_regression: float = 0.0
 
 
 class EvaluateParams(_Strict):

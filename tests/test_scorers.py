@@ -151,6 +151,9 @@ def test_probabilistic_scorer_reasons_add_up_and_match_its_prior(data, target):
     else:
         p = scorer.predict_proba(rows)[:, 1]
         assert ((p > 0) & (p < 1)).all()
+        buyer = rows["orders_total"].to_numpy() > 0
+        if (~buyer).any():  # no order yet: ranked last, as by the BG/NBD baseline
+            assert p[~buyer].max() <= p[buyer].min() + 1e-12
 
 
 def scorer_kind(target: str) -> str:
