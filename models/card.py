@@ -120,6 +120,8 @@ def _selection(summary: dict) -> list[str]:
         lines.append(
             f"- {step['challenger']} {verb} {step['incumbent']}: {_interval(step['difference'])}"
         )
+    for name, diff in summary.get("candidate_minus_probabilistic", {}).items():
+        lines.append(f"- {name} minus the probabilistic model: {_interval(diff)}")
     return lines
 
 

@@ -221,6 +221,7 @@ def evaluate_target(params: Params, target: str) -> dict:
             "training_horizon_days": training_horizon(horizons),
             "backtested": horizons.get("backtested", True),
             "validation_to_holdout_gap": validation_gaps(ev, trained),
+            "candidate_minus_probabilistic": versus(ev, "probabilistic"),
         }
         context = _card_context(params, target, cutoffs, trained, horizon)
         card = model_card(report, context)
@@ -235,6 +236,18 @@ def evaluate_target(params: Params, target: str) -> dict:
         done("done")
     _write_outputs(params, target, report, curve_tables(ev, y, scores, ev.champion), ev)
     return report
+
+
+def versus(ev: Evaluation, reference: str) -> dict:
+    """Every other candidate's paired headline difference over ``reference`` (e.g. does the
+    boosted model ever do worse than the probabilistic model it starts from?)."""
+    if reference not in ev.candidates:
+        return {}
+    return {
+        name: {k: round(v, 6) for k, v in ev.compare(name, reference).items()}
+        for name in ev.candidates
+        if name != reference
+    }
 
 
 def validation_gaps(ev: Evaluation, trained: dict) -> dict:

@@ -33,10 +33,12 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
         "value", f"{row['predicted_cltv']:,.2f}", f"tier {row['value_tier']} ({row['value_level']})"
     )
     table.add_row("lifecycle", str(row["lifecycle"]), f"RFM: {row['rfm_group']}")
-    scorers = {t: m.get("scorer", "xgboost") for t, m in manifest.get("models", {}).items()}
-    table.add_row(
-        "served by", ", ".join(f"{t}: {s}" for t, s in scorers.items()), "(see the model card)"
-    )
+    for target, model in manifest.get("models", {}).items():
+        table.add_row(
+            f"served by ({target})",
+            str(model.get("scorer", "xgboost")),
+            str(model.get("evidence") or "see the model card"),
+        )
     for target in SCORE_COLUMNS:
         prefix = REASON_PREFIX[target]
         for i in range(1, 100):

@@ -294,6 +294,12 @@ def horizon_plan(params: Params) -> dict:
     }
 
 
+def evidence(params: Params, target: str) -> str | None:
+    """The evaluate stage's verdict: which scorer serves and why, with intervals."""
+    path = params.paths.reports_dir / "evaluate" / f"{target}.json"
+    return json.loads(path.read_text())["verdict"]["message"] if path.exists() else None
+
+
 def provenance(params: Params, champions) -> dict:
     from pipelines.train import data_fingerprint
 
@@ -305,6 +311,7 @@ def provenance(params: Params, champions) -> dict:
                 "version": c.version,
                 "run_id": c.run_id,
                 "scorer": c.scorer,
+                "evidence": evidence(params, t),
             }
             for t, c in champions.items()
         },

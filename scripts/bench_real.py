@@ -128,6 +128,7 @@ def read_results(dest: Path) -> dict:
             "best_baseline": report["best_baseline"],
             "candidates": report["candidates"],
             "candidate_minus_best_baseline": report["candidate_minus_best_baseline"],
+            "candidate_minus_probabilistic": report.get("candidate_minus_probabilistic", {}),
             "validation_to_holdout_gap": report["validation_to_holdout_gap"],
             "selection": report["selection"],
             "champion": report["champion"],
@@ -152,12 +153,13 @@ def table(results: dict) -> str:
     """The README table: one row per data set and target."""
     lines = [
         "| data | target (headline) | horizon: served / trained / judged | best baseline | "
-        "candidates: holdout minus best baseline [95% CI] | validation-to-holdout gap | serves |",
-        "|---|---|---|---|---|---|---|",
+        "candidates: holdout minus best baseline [95% CI] | boosted_prior minus BG/NBD | "
+        "validation-to-holdout gap | serves |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in results["datasets"].items():
         if not entry.get("ok"):
-            lines.append(f"| {name} | {entry.get('skipped') or 'failed'} | | | | | |")
+            lines.append(f"| {name} | {entry.get('skipped') or 'failed'} | | | | | | |")
             continue
         for target, t in entry["targets"].items():
             judged = t["horizon_days"] if t["backtested"] else t["training_horizon_days"]
@@ -170,10 +172,16 @@ def table(results: dict) -> str:
             gaps = "; ".join(
                 f"{c} {g['gap']:+.3f}" for c, g in t["validation_to_holdout_gap"].items()
             )
+            boosted = t.get("candidate_minus_probabilistic", {}).get("boosted_prior")
+            versus = (
+                f"{boosted['value']:+.3f} [{boosted['ci_low']:+.3f}, {boosted['ci_high']:+.3f}]"
+                if boosted
+                else "n/a"
+            )
             lines.append(
                 f"| {name} | {target} ({t['headline']}) | {t['horizon_days']} / "
                 f"{t['training_horizon_days']} / {judged} | {t['best_baseline']} "
-                f"{base['value']:.3f} | {diffs} | {gaps} | **{t['champion']}** |"
+                f"{base['value']:.3f} | {diffs} | {versus} | {gaps} | **{t['champion']}** |"
             )
     lines.append("")
     lines.append("| data | exported rows | runtime | peak memory |")
@@ -195,7 +203,13 @@ def main() -> None:
     parser.add_argument(
         "--set", action="append", default=[], help="params override KEY=VALUE (a variant)"
     )
+    parser.add_argument(
+        "--table", metavar="JSON", help="only print the table of an earlier run's results"
+    )
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(Path(args.table).read_text())))
+        return
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-real-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {"commit": _commit(), "overrides": args.set, "datasets": {}}

@@ -109,12 +109,14 @@ def _copy_repo(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
-def _shrink_params(dest: Path) -> None:
+def _shrink_params(dest: Path, source: dict | None = None) -> None:
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for (section, key), value in SMALL.items():
         params[section][key] = value
     params["train"]["search"].update(SMALL_SEARCH)
     params["mlflow"]["tracking_uri"] = f"sqlite:///{dest / 'mlflow.db'}"
+    if source is not None:
+        params["ingest"]["source"].update(source)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -124,16 +126,21 @@ def run_in(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
 
 
-@pytest.fixture(scope="session")
-def pipeline(tmp_path_factory) -> Path:
-    dest = tmp_path_factory.mktemp("fresh") / "repo"
-    dest.mkdir()
+def fresh_repro(dest: Path, source: dict | None = None) -> Path:
+    """Copy the repository to ``dest``, shrink the params (and change the source), `dvc repro`."""
+    dest.mkdir(parents=True)
     _copy_repo(dest)
-    _shrink_params(dest)
+    _shrink_params(dest, source)
     for command in (["git", "init", "-q"], ["git", "add", "-A"]):
         run_in(command, dest)
     result = run_in([str(Path(sys.executable).parent / "dvc"), "repro"], dest)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return dest
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Path:
+    dest = fresh_repro(tmp_path_factory.mktemp("fresh") / "repo")
     mlflow.set_tracking_uri(f"sqlite:///{dest / 'mlflow.db'}")
     mlflow.set_registry_uri(f"sqlite:///{dest / 'mlflow.db'}")
     return dest

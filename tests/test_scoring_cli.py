@@ -100,6 +100,10 @@ def test_explain_prints_scores_segment_and_reasons(pipeline):
     assert result.returncode == 0, result.stderr
     assert row["segment"] in result.stdout and "why (churn)" in result.stdout
     assert row["churn_reason_1_phrase"][:20] in result.stdout
+    manifest = json.loads((_latest(pipeline) / "manifest.json").read_text())
+    for target, model in manifest["models"].items():
+        assert f"served by ({target})" in result.stdout and model["scorer"] in result.stdout
+        assert model["evidence"].startswith(f"{model['scorer']} serves")
     missing = run_in([SEGMENTS, "explain", "no-such-customer"], pipeline)
     assert missing.returncode == 1 and "not in the export" in missing.stderr
 
