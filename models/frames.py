@@ -60,24 +60,32 @@ def validation_folds(
 ) -> list[TargetCutoffs]:
     """Purged rolling-origin folds, the most recent first: validation cutoffs about
     ``spacing_days`` apart (so they fall in different seasons where the data allows), each with
-    the training cutoffs whose label windows end by it. Folds without training cutoffs are left
-    out; the first fold is `target_cutoffs`."""
+    the training cutoffs whose label windows end by it. Where the history is too short for that
+    spacing, the remaining folds take the latest earlier cutoffs that still have purged training
+    cutoffs. The first fold is `target_cutoffs`."""
     first = target_cutoffs(plan, target, max_training_snapshots)
     entry = plan["targets"][target]
     grid = [pd.Timestamp(t) for t in entry["training"]]
-    folds, used = [first], {first.validation}
-    for k in range(1, n_folds):
-        latest = first.validation - pd.Timedelta(days=k * spacing_days)
-        earlier = [t for t in grid if t <= latest and t not in used]
-        if not earlier:
-            break
-        validation = earlier[-1]
-        training = purged([t for t in grid if t < validation], training_horizon(entry), validation)
+    horizon = training_horizon(entry)
+
+    def fold(validation: pd.Timestamp) -> TargetCutoffs | None:
+        training = purged([t for t in grid if t < validation], horizon, validation)
         if not training:
+            return None
+        return TargetCutoffs(training[-max_training_snapshots:], validation, first.holdout)
+
+    spaced = [first.validation - pd.Timedelta(days=k * spacing_days) for k in range(1, n_folds)]
+    candidates = [max((t for t in grid if t <= latest), default=None) for latest in spaced]
+    candidates += sorted((t for t in grid if t < first.validation), reverse=True)
+    folds, used = [first], {first.validation}
+    for validation in candidates:
+        if len(folds) == n_folds:
             break
-        used.add(validation)
-        folds.append(TargetCutoffs(training[-max_training_snapshots:], validation, first.holdout))
-    return folds
+        found = None if validation is None or validation in used else fold(validation)
+        if found is not None:
+            used.add(validation)
+            folds.append(found)
+    return sorted(folds, key=lambda f: f.validation, reverse=True)
 
 
 def modelling_cutoffs(

@@ -142,7 +142,9 @@ def train_target(params: Params, target: str) -> dict:
         with mlflow.start_run(run_name=f"{target}-{candidate.name}-train") as run:
             _log_context(params, target, candidate.name, folds, sizes, fp)
             if candidate.tuned:
-                entry = _fit_tuned(params, target, candidate.name, splits, build, fp, plan, run)
+                entry = _fit_tuned(
+                    params, target, candidate.name, splits, build, fp, (plan, folds), run
+                )
             else:
                 entry = _fit_simple(target, splits, build)
             model = entry.pop("model")
@@ -177,12 +179,14 @@ def _fit_simple(target: str, splits, build) -> dict:
     }
 
 
-def _fit_tuned(params: Params, target: str, name: str, splits, build, fp, plan, run) -> dict:
+def _fit_tuned(params: Params, target: str, name: str, splits, build, fp, cutoffs, run) -> dict:
+    """Optuna over the folds; the study's name changes with the data, settings and cutoffs."""
+    plan, folds = cutoffs[0], [f"{f.validation:%Y-%m-%d}" for f in cutoffs[1]]
     search = params.train.search.__dict__
     study = study_name(
         f"{target}-{name}",
         fp,
-        {"search": search, "seed": params.seed, "plan": plan, "folds": params.train.cv_folds},
+        {"search": search, "seed": params.seed, "plan": plan, "folds": folds},
     )
     params.paths.optuna_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(params.paths.optuna_dir / f'{target}.db').resolve()}"

@@ -54,5 +54,13 @@ def test_rolling_origin_folds_are_purged_spaced_and_most_recent_first():
         assert len(fold.training) == 3
         assert all(t + pd.Timedelta(days=90) <= fold.validation for t in fold.training)
     assert folds[0] == target_cutoffs(_plan(30, 16, 90), "churn", 3)
-    short = validation_folds(_plan(30, 6, 90), "churn", 3, n_folds=3, spacing_days=90)
-    assert len(short) == 1  # too little history: one fold, said in the training report
+    # Too short a history for folds a season apart: the latest earlier cutoffs that still have
+    # purged training cutoffs fill in, still most recent first.
+    short = validation_folds(_plan(30, 8, 90), "churn", 3, n_folds=3, spacing_days=90)
+    assert [f.validation.day_of_year for f in short] == [211, 181, 121]  # one a season back
+    for fold in short:
+        assert fold.training and all(
+            t + pd.Timedelta(days=90) <= fold.validation for t in fold.training
+        )
+    tiny = validation_folds(_plan(30, 4, 90), "churn", 3, n_folds=3, spacing_days=90)
+    assert len(tiny) == 1  # nothing earlier has a purged training cutoff
