@@ -29,6 +29,7 @@ from ibis import _
 from ibis.common.exceptions import IbisError
 
 from features.contract import CUSTOMER_KEY, EVENT_TYPE_CODE, EVENT_TYPES, MONETARY_EVENT_TYPES
+from features.targets import LABEL_DTYPE, TARGETS
 
 DAY_S = 86_400
 ACTIVITY_TYPES = tuple(t for t in EVENT_TYPES if t not in MONETARY_EVENT_TYPES)
@@ -376,19 +377,19 @@ def label_table(
     eligible = table.days_since_last_order.notnull() & (
         table.days_since_last_order <= rules.churn_lookback_days
     )
-    targets = {
+    labels = {  # one expression per registered target (features.targets)
         "churn": lambda: ibis.ifelse(
             eligible, (future["future_orders_churn"] == 0).cast("int8"), ibis.null("int8")
         ),
         "propensity": lambda: (future["future_orders_propensity"] > 0).cast("int8"),
         "cltv": lambda: ibis.greatest(future["future_net_cltv"], 0.0),
     }
-    missing = {
-        "churn": ibis.null("int8"),
-        "propensity": ibis.null("int8"),
-        "cltv": ibis.null("float64"),
+    if missing := set(TARGETS) - set(labels):
+        raise KeyError(f"no label expression for target(s) {sorted(missing)}")
+    columns = {
+        name: labels[name]() if name in horizons_days else ibis.null(LABEL_DTYPE[entry.task])
+        for name, entry in TARGETS.items()
     }
-    columns = {t: targets[t]() if t in horizons_days else missing[t] for t in targets}
     return table.select("customer_id", "as_of", churn_eligible=eligible, **columns).order_by(
         "customer_id"
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.targets import NO_ORDER, spec
 from models.probabilistic import RFM_INPUTS, BGNBDParams, target_prediction
+from models.scorers import prior_from_columns
 
 
 def _lowest_when_missing(score: pd.Series, floor: float | None = None) -> np.ndarray:
@@ -40,25 +42,22 @@ def baseline_scores(
     With ``bgnbd_params`` (fitted at the rows' cutoff), the BG/NBD baseline is computed at
     ``horizon_days`` from them, so it is judged at the holdout's horizon even when the feature
     columns were computed at a shorter training horizon."""
-    recent_spend = X["spend_90d"] if target != "cltv" else X["spend_365d"] * horizon_days / 365
-    sign = -1.0 if target == "churn" else 1.0
+    entry = spec(target)
+    recent_spend = X["spend_365d"] * horizon_days / 365 if entry.is_value else X["spend_90d"]
+    sign = -1.0 if entry.orientation == NO_ORDER else 1.0
     scores = {
         "recency": sign * -X["days_since_last_order"],
         "frequency": sign * X["orders_total"],
         "rfm_score": sign * rfm_score(X),
         "last_period_spend": sign * recent_spend,
     }
-    name = "bgnbd_gamma_gamma" if target == "cltv" else "bgnbd"
+    name = "bgnbd_gamma_gamma" if entry.is_value else "bgnbd"
     if bgnbd_params is not None:
-        kind = {"churn": "no_order", "propensity": "order", "cltv": "value"}[target]
         Z = X[list(RFM_INPUTS)].to_numpy(dtype=float)
-        scores[name] = pd.Series(target_prediction(bgnbd_params, kind, horizon_days, Z))
-    elif target == "churn":
-        scores["bgnbd"] = X["bgnbd_p_no_order_churn"]
-    elif target == "propensity":
-        scores["bgnbd"] = 1 - X["bgnbd_p_no_order_propensity"]
-    else:
-        scores["bgnbd_gamma_gamma"] = X["bgnbd_expected_value"]
+        forecast = target_prediction(bgnbd_params, entry.orientation, horizon_days, Z)
+        scores[name] = pd.Series(forecast)
+    else:  # the bgnbd stage's forecast at the rows' own cutoff
+        scores[name] = pd.Series(prior_from_columns(target, X), index=X.index)
     probabilities = {"bgnbd", "bgnbd_gamma_gamma"}  # valid values are >= 0: missing means 0
     return {
         name: _lowest_when_missing(score, 0.0 if name in probabilities else None)

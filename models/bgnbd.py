@@ -15,51 +15,35 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import FeatureInfo
+from features.targets import EXPECTED_VALUE, NO_ORDER, ORDER, TARGETS
 from models.probabilistic import (
     RFM_INPUTS,
     BGNBDParams,
     expected_orders,
-    expected_value,
-    p_no_order,
     summarize,
+    target_prediction,
 )
 
-BGNBD_COLUMNS = (
-    "bgnbd_p_no_order_churn",
-    "bgnbd_p_no_order_propensity",
+EXPECTED_ORDERS = FeatureInfo(
     "bgnbd_expected_orders",
-    "bgnbd_expected_value",
+    "bgnbd",
+    "orders",
+    "BG/NBD expected orders in the value horizon",
+    "{value:.1f} orders expected (BG/NBD)",
 )
-BGNBD_CATALOGUE = (
-    FeatureInfo(
-        "bgnbd_p_no_order_churn",
-        "bgnbd",
-        "probability",
-        "BG/NBD probability of no order in the churn horizon",
-        "{value:.0%} chance of no order in the churn window (BG/NBD)",
-    ),
-    FeatureInfo(
-        "bgnbd_p_no_order_propensity",
-        "bgnbd",
-        "probability",
-        "BG/NBD probability of no order in the propensity horizon",
-        "{value:.0%} chance of no order in the next weeks (BG/NBD)",
-    ),
-    FeatureInfo(
-        "bgnbd_expected_orders",
-        "bgnbd",
-        "orders",
-        "BG/NBD expected orders in the value horizon",
-        "{value:.1f} orders expected (BG/NBD)",
-    ),
-    FeatureInfo(
-        "bgnbd_expected_value",
-        "bgnbd",
-        "currency",
-        "BG/NBD x Gamma-Gamma expected spend in the value horizon",
-        "{value:,.0f} expected spend (BG/NBD)",
-    ),
-)
+# What the stage stores per target: probabilities as P(no order) (propensity reads 1 - it).
+_STORED = {NO_ORDER: NO_ORDER, ORDER: NO_ORDER, EXPECTED_VALUE: EXPECTED_VALUE}
+
+
+def _catalogue():
+    for entry in TARGETS.values():
+        if entry.is_value:
+            yield EXPECTED_ORDERS
+        yield FeatureInfo(entry.prior_column, "bgnbd", *entry.prior_info)
+
+
+BGNBD_CATALOGUE = tuple(_catalogue())
+BGNBD_COLUMNS = tuple(info.name for info in BGNBD_CATALOGUE)
 
 
 def rfm_summary(features: pd.DataFrame) -> pd.DataFrame:
@@ -134,9 +118,10 @@ def bgnbd_features(
     if params is None:
         return out.assign(**{column: np.nan for column in BGNBD_COLUMNS}), None
     Z = features[list(RFM_INPUTS)].to_numpy(dtype=float)
-    s = summarize(Z)
-    for target in ("churn", "propensity"):
-        out[f"bgnbd_p_no_order_{target}"] = p_no_order(params, s, horizon_days[target])
-    out["bgnbd_expected_orders"] = expected_orders(params, s, horizon_days["cltv"])
-    out["bgnbd_expected_value"] = expected_value(params, s, horizon_days["cltv"])
+    for entry in TARGETS.values():
+        horizon = horizon_days[entry.name]
+        if entry.is_value:
+            out[EXPECTED_ORDERS.name] = expected_orders(params, summarize(Z), horizon)
+        stored = _STORED[entry.orientation]
+        out[entry.prior_column] = target_prediction(params, stored, horizon, Z)
     return out, params

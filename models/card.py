@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-LABEL_DEFINITIONS = {
-    "churn": "no order in the {h} days after the cutoff, among customers with an order in the "
-    "{lookback} days before it",
-    "propensity": "at least one order in the {h} days after the cutoff, among all known customers",
-    "cltv": "net spend (purchases minus refunds, floored at 0) in the {h} days after the cutoff",
-}
+from features.targets import spec
 
 
 def _interval(entry: dict) -> str:
@@ -18,9 +13,7 @@ def model_card(summary: dict, context: dict) -> str:
     """Markdown model card from the evaluation summary and the training context."""
     target, headline = summary["target"], summary["headline_metric"]
     champion = summary["champion"]
-    label = LABEL_DEFINITIONS[target].format(
-        h=context["horizon_days"], lookback=context["lookback"]
-    )
+    label = spec(target).label.format(h=context["horizon_days"], lookback=context["lookback"])
     lines = [
         f"# Model card: {target}",
         "",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models.frames import TASKS
+from features.targets import spec
 from models.metrics import (
     CLASSIFICATION_METRICS,
     HIGHER_IS_BETTER,
@@ -24,7 +24,6 @@ from models.metrics import (
     metric_with_interval,
     paired_difference,
 )
-from models.tuning import HEADLINE
 
 # Baselines that are probabilities (classification) or currency (value), so that calibration and
 # bias metrics apply to them; the other baselines are rankings and get ranking metrics only. Every
@@ -62,7 +61,7 @@ class Evaluation:
 
 
 def _metrics_for(target: str, score_name: str, candidates) -> dict:
-    if TASKS[target] == "classification":
+    if not spec(target).is_value:
         full, ranking, calibrated = (
             CLASSIFICATION_METRICS,
             RANKING_CLASSIFICATION,
@@ -94,7 +93,7 @@ def evaluate_scores(
             result = metric_with_interval(metric, y, score, indices, confidence)
             rows.append({"score": name, "metric": metric_name, **result})
     table = pd.DataFrame(rows)
-    headline = HEADLINE[target]
+    headline = spec(target).headline
     baselines = [s for s in scores if s not in candidates and s != "oracle"]
     at_headline = table[(table["metric"] == headline) & table["score"].isin(baselines)]
     best = at_headline.sort_values("value", ascending=not HIGHER_IS_BETTER[headline]).iloc[0]
@@ -109,7 +108,7 @@ def evaluate_scores(
         return {"value": -diff["value"], "ci_low": -diff["ci_high"], "ci_high": -diff["ci_low"]}
 
     differences = {name: compare(name, best["score"]) for name in candidates}
-    positives = float(y.mean()) if TASKS[target] == "classification" else float(y.sum())
+    positives = float(y.mean()) if not spec(target).is_value else float(y.sum())
     return Evaluation(
         target,
         headline,

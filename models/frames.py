@@ -13,10 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import KEY_COLUMNS
-
-TARGETS = ("churn", "propensity", "cltv")
-LABEL_COLUMNS = ("churn_eligible", "churn", "propensity", "cltv")
-TASKS = {"churn": "classification", "propensity": "classification", "cltv": "value"}
+from features.targets import spec
 
 
 @dataclass(frozen=True)
@@ -101,7 +98,7 @@ def modelling_cutoffs(
 
 def predict_target(target: str, model, X: pd.DataFrame) -> np.ndarray:
     """The model's score oriented like the target: P(label) for classifiers, value for CLTV."""
-    if TASKS[target] == "value":
+    if spec(target).is_value:
         return model.predict(X)
     return model.predict_proba(X)[:, 1]
 
@@ -111,10 +108,11 @@ def feature_columns(features: pd.DataFrame) -> list[str]:
 
 
 def eligible_rows(joined: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Rows whose label is defined for the target (churn: eligible customers only)."""
+    """Rows whose label is defined for the target, within its population (if it has one)."""
     rows = joined[joined[target].notna()]
-    if target == "churn":
-        rows = rows[rows["churn_eligible"].astype(bool)]
+    population = spec(target).population
+    if population:
+        rows = rows[rows[population].astype(bool)]
     return rows
 
 
@@ -134,7 +132,7 @@ def make_split(
     rows = eligible_rows(joined, target).sort_values(list(KEY_COLUMNS), kind="stable")
     rows = rows.reset_index(drop=True)
     X = as_model_input(rows[feature_columns(features)])
-    y = rows[target].astype(float if TASKS[target] == "value" else int)
+    y = rows[target].astype(float if spec(target).is_value else int)
     return Split(X, y, rows[list(KEY_COLUMNS)])
 
 

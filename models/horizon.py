@@ -14,8 +14,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.catalogue import FeatureInfo
+from features.targets import ORDER, spec
 from models.explain import contributions
-from models.frames import TASKS
 from models.probabilistic import RFM_INPUTS, BGNBDParams, horizon_ratio, summarize
 
 HORIZON_REASON = "horizon_rescaling"  # the reason column that carries the rescaling
@@ -44,14 +44,15 @@ def rescale(
         return prediction
     factor = served_days / trained_days
     buyer = summarize(np.asarray(Z, float)).buyer if params is not None else np.zeros(len(Z), bool)
-    if TASKS[target] == "value":
+    if spec(target).is_value:
         ratio = horizon_ratio(params, "value", served_days, trained_days, Z) if params else 1.0
         return prediction * np.where(buyer, ratio, factor)
-    no_order = prediction if target == "churn" else 1.0 - prediction
+    as_no_order = spec(target).orientation == ORDER  # P(order) is carried as 1 - P(no order)
+    no_order = 1.0 - prediction if as_no_order else prediction
     ratio = horizon_ratio(params, "no_order", served_days, trained_days, Z) if params else 1.0
     constant_rate = np.power(np.clip(no_order, 0, 1), factor)
     served = np.clip(np.where(buyer, no_order * ratio, constant_rate), 0.0, 1.0)
-    return served if target == "churn" else 1.0 - served
+    return 1.0 - served if as_no_order else served
 
 
 class ServedAtHorizon(BaseEstimator):
@@ -88,12 +89,12 @@ class ServedAtHorizon(BaseEstimator):
             inner + [c for c in RFM_INPUTS if c not in inner], dtype=object
         )
         self.params_ = BGNBDParams.from_dict(self.bgnbd_params) if self.bgnbd_params else None
-        if TASKS[self.target] == "classification":
+        if not spec(self.target).is_value:
             self.classes_ = np.array([0, 1])
         return self
 
     def _trained(self, X: pd.DataFrame) -> np.ndarray:
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             return self.model.predict(X)
         return self.model.predict_proba(X)[:, 1]
 
@@ -106,7 +107,7 @@ class ServedAtHorizon(BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             return self._served(X, self._trained(X))
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 

@@ -29,9 +29,9 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
+from features.targets import NO_ORDER, ORDER, spec
 from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor, inverse_platt
 from models.explain import tree_contributions
-from models.frames import TASKS
 from models.probabilistic import (
     RFM_INPUTS,
     BGNBDParams,
@@ -40,13 +40,6 @@ from models.probabilistic import (
     target_prediction,
 )
 
-# How each target reads the probabilistic model, and the bgnbd-stage column holding it per cutoff.
-PRIOR_KIND = {"churn": "no_order", "propensity": "order", "cltv": "value"}
-PRIOR_COLUMN = {
-    "churn": "bgnbd_p_no_order_churn",
-    "propensity": "bgnbd_p_no_order_propensity",
-    "cltv": "bgnbd_expected_value",
-}
 _EPS = 1e-6
 VALUE_FLOOR = 0.01  # expected values below this are floored before taking the log
 
@@ -54,7 +47,7 @@ VALUE_FLOOR = 0.01  # expected values below this are floored before taking the l
 def to_margin(target: str, prediction: np.ndarray) -> np.ndarray:
     """Log-odds of a probability, or log of a value: the space boosting and reasons work in."""
     prediction = np.asarray(prediction, float)
-    if TASKS[target] == "value":
+    if spec(target).is_value:
         return np.log(np.maximum(prediction, VALUE_FLOOR))
     p = np.clip(prediction, _EPS, 1 - _EPS)
     return np.log(p) - np.log1p(-p)
@@ -62,8 +55,9 @@ def to_margin(target: str, prediction: np.ndarray) -> np.ndarray:
 
 def prior_from_columns(target: str, X: pd.DataFrame) -> np.ndarray:
     """The per-cutoff BG/NBD forecast (bgnbd stage), oriented like the target; NaN if none."""
-    column = X[PRIOR_COLUMN[target]].to_numpy(dtype=float)
-    return 1.0 - column if target == "propensity" else column
+    entry = spec(target)
+    column = X[entry.prior_column].to_numpy(dtype=float)
+    return 1.0 - column if entry.orientation == ORDER else column  # the stage stores P(no order)
 
 
 def _fill(prediction: np.ndarray, value: float) -> np.ndarray:
@@ -103,7 +97,7 @@ class _Explained(BaseEstimator):
         return np.asarray(prediction, float)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             return self._predict(self._inputs(X))
         return (self._predict(self._inputs(X)) >= 0.5).astype(int)
 
@@ -135,12 +129,12 @@ class ProbabilisticScorer(_Explained):
         prior = prior_from_columns(self.target, X_cal)
         self.unapplied_ = _unapplied_mean(y_cal, prior)
         applied = prior[np.isfinite(prior)]
-        if TASKS[self.target] == "classification" and len(applied):
+        if not spec(self.target).is_value and len(applied):
             # Rank them below every customer the model applies to, as the BG/NBD baseline does
             # (a tied block in the middle costs PR AUC), at their observed rate if it is lower.
             self.unapplied_ = min(self.unapplied_, float(applied.min()))
         margin = to_margin(self.target, _fill(prior, self.unapplied_))
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             total = np.exp(margin).sum()
             self.scale_ = float(y_cal.sum() / total) if total > 0 else 1.0
         else:
@@ -150,17 +144,19 @@ class ProbabilisticScorer(_Explained):
         return self
 
     def _explained(self, Z: np.ndarray) -> np.ndarray:
-        forecast = target_prediction(self.params_, PRIOR_KIND[self.target], self.horizon_days, Z)
+        forecast = target_prediction(
+            self.params_, spec(self.target).orientation, self.horizon_days, Z
+        )
         return to_margin(self.target, _fill(forecast, self.unapplied_))
 
     def _predict(self, Z: np.ndarray) -> np.ndarray:
         margin = self._explained(Z)
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             return self.scale_ * np.exp(margin)
         return self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
 
     def reason_value(self, prediction: np.ndarray) -> np.ndarray:
-        if TASKS[self.target] == "value":
+        if spec(self.target).is_value:
             return np.log(np.maximum(np.asarray(prediction, float), 1e-12) / self.scale_)
         return inverse_platt(self.calibrator_, prediction)
 
@@ -186,10 +182,10 @@ class RFMScorer(_Explained):
             np.nanquantile(buyers, quantiles, axis=0).T if len(buyers) else np.zeros((3, 4))
         )
         self.isotonic_ = IsotonicRegression(
-            increasing=self.target != "churn", out_of_bounds="clip"
+            increasing=spec(self.target).orientation != NO_ORDER, out_of_bounds="clip"
         ).fit(self.score(Z), np.asarray(y_cal, float))
         self.reference_ = reference_customer(X_cal, self.inputs)
-        if TASKS[self.target] == "classification":
+        if not spec(self.target).is_value:
             self.classes_ = np.array([0, 1])
         return self
 
@@ -251,7 +247,7 @@ class _PriorBoosted:
 
     def prior_margin(self, Z: np.ndarray) -> np.ndarray:
         """The fixed-parameter prior from the raw inputs (`RFM_INPUTS`), as a margin."""
-        kind = PRIOR_KIND[self.target]
+        kind = spec(self.target).orientation
         forecast = target_prediction(self.params_, kind, self.horizon_days, Z)
         return to_margin(self.target, _fill(forecast, self.unapplied_))
 
@@ -261,7 +257,7 @@ class _PriorBoosted:
 
     def _tree_params(self, callbacks=None) -> dict:
         # An intercept of margin 0 (probability 0.5, value 1): the trees are then a pure correction.
-        base_score = 1.0 if TASKS[self.target] == "value" else 0.5
+        base_score = 1.0 if spec(self.target).is_value else 0.5
         return {**super()._tree_params(callbacks), "base_score": base_score}
 
     def correction(self, X: pd.DataFrame) -> np.ndarray:

@@ -8,30 +8,20 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import FeatureInfo
+from features.targets import TARGETS, spec
 from models.explain import contributions, top_reasons
 from models.segmentation import SegmentRule, TierRules, assign_segments, assign_tiers, rfm_groups
 
-SCORE_COLUMNS = {
-    "churn": "churn_probability",
-    "propensity": "purchase_probability",
-    "cltv": "predicted_cltv",
-}
-# Export schema 1.0, in this order (reason columns follow; see README "For batch jobs").
+SCORE_COLUMNS = {name: entry.score_column for name, entry in TARGETS.items()}
+# Export schema, in this order (reason columns follow; see README "For batch jobs").
 EXPORT_COLUMNS = (
     "customer_id",
     "as_of",
-    "churn_probability",
-    "churn_tier",
-    "purchase_probability",
-    "propensity_tier",
-    "predicted_cltv",
-    "value_tier",
-    "value_level",
+    *(column for entry in TARGETS.values() for column in entry.export_columns),
     "lifecycle",
     "segment",
     "rfm_group",
 )
-REASON_PREFIX = {"churn": "churn", "propensity": "propensity", "cltv": "cltv"}
 
 
 def catalogue_renderer(catalogue: list[FeatureInfo]) -> Callable[[str, object], str]:
@@ -53,7 +43,7 @@ def explain_target(target: str, model, X: pd.DataFrame, render, k: int) -> pd.Da
     for start in range(0, max(len(X), 1), EXPLAIN_CHUNK_ROWS):
         rows = X.iloc[start : start + EXPLAIN_CHUNK_ROWS]
         values, _ = contributions(model, rows)
-        parts.append(top_reasons(values, rows, render, k, REASON_PREFIX[target]))
+        parts.append(top_reasons(values, rows, render, k, spec(target).reason_prefix))
     return pd.concat(parts)
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-TIER_ORDER = {"churn_tier": ("low", "medium", "high"), "propensity_tier": ("low", "medium", "high")}
+from features.targets import TARGETS
+
 VALUE_TIERS = ("vip", "high", "medium", "low")
 # How shop platforms label predicted spend (e.g. "predicted spend tier"): HIGH / MEDIUM / LOW.
 VALUE_LEVEL = {"vip": "HIGH", "high": "HIGH", "medium": "MEDIUM", "low": "LOW"}
@@ -72,15 +73,18 @@ def lifecycle(features: pd.DataFrame, rules: TierRules) -> pd.Series:
 
 
 def assign_tiers(scores: pd.DataFrame, features: pd.DataFrame, rules: TierRules) -> pd.DataFrame:
+    """Each target's tier by its rule (thresholds from ``rules``, or value shares), lifecycle."""
     out = scores.copy()
-    out["churn_tier"] = _threshold_tier(
-        out["churn_probability"], rules.churn_high, rules.churn_medium
-    )
-    out["propensity_tier"] = _threshold_tier(
-        out["purchase_probability"], rules.propensity_high, rules.propensity_medium
-    )
-    out["value_tier"] = value_tier(out["predicted_cltv"], rules.value_shares)
-    out["value_level"] = out["value_tier"].map(VALUE_LEVEL)
+    for entry in TARGETS.values():
+        score = out[entry.score_column]
+        if entry.tier_rule == "threshold":
+            high, medium = (getattr(rules, f"{entry.name}_{level}") for level in ("high", "medium"))
+            out[entry.tier_column] = _threshold_tier(score, high, medium)
+        elif entry.tier_rule == "value_shares":
+            out[entry.tier_column] = value_tier(score, rules.value_shares)
+            out["value_level"] = out[entry.tier_column].map(VALUE_LEVEL)
+        else:
+            raise ValueError(f"target {entry.name}: unknown tier rule {entry.tier_rule!r}")
     out["lifecycle"] = lifecycle(features, rules).to_numpy()
     return out
 

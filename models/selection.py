@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.targets import spec
 from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor
-from models.frames import TASKS
 from models.scorers import (
     PersistenceScorer,
     PriorBoostedClassifier,
@@ -48,24 +48,11 @@ CANDIDATES = {
     ),
     "xgboost": Candidate("xgboost", 2, True, False, "XGBoost on all features"),
 }
-# Optional monotone constraints of the tuned candidates (`train.monotone`). Recency only where it
-# is never missing (churn's population has an order), since missing values reach the booster as
-# the lowest number.
-MONOTONE = {
-    "churn": {"days_since_last_order": 1, "orders_total": -1},
-    "propensity": {"orders_total": 1},
-    "cltv": {"orders_total": 1},
-}
-TARGET_CANDIDATES = {
-    "churn": ("probabilistic", "rfm", "boosted_prior", "xgboost"),
-    "propensity": ("probabilistic", "rfm", "boosted_prior", "xgboost"),
-    "cltv": ("probabilistic", "persistence", "rfm", "boosted_prior", "xgboost"),
-}
 
 
 def candidates_for(target: str, has_prior: bool) -> list[Candidate]:
     """The target's candidates, without those needing BG/NBD when it could not be fitted."""
-    chosen = [CANDIDATES[name] for name in TARGET_CANDIDATES[target]]
+    chosen = [CANDIDATES[name] for name in spec(target).candidates]
     return [c for c in chosen if has_prior or not c.needs_prior]
 
 
@@ -80,7 +67,7 @@ def make_scorer(
 ):
     """An unfitted estimator for ``candidate``; ``settings`` are the tuned XGBoost settings."""
     settings = settings or {}
-    value = TASKS[target] == "value"
+    value = spec(target).is_value
     if candidate == "probabilistic":
         return ProbabilisticScorer(target, prior, horizon_days)
     if candidate == "rfm":

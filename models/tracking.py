@@ -14,6 +14,8 @@ import mlflow
 import optuna
 from mlflow import MlflowClient
 
+from features.targets import MODEL_PREFIX
+
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
@@ -26,8 +28,9 @@ def configure(tracking_uri: str) -> str:
 
 
 def experiment_for(target: str, artifact_root: Path) -> str:
-    """The target's experiment (created with a local artifact folder on first use)."""
-    name = f"segments-{target}"
+    """The experiment of a target (or of "scoring"), created with a local artifact folder on first
+    use."""
+    name = f"{MODEL_PREFIX}{target}"
     client = MlflowClient()
     experiment = client.get_experiment_by_name(name)
     if experiment is None:

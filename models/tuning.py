@@ -17,10 +17,10 @@ import numpy as np
 import optuna
 import xgboost as xgb
 
-from models.frames import TASKS, Split, predict_target
+from features.targets import spec
+from models.frames import Split, predict_target
 from models.metrics import average_precision_score, normalized_gini, roc_auc_score
 
-HEADLINE = {"churn": "roc_auc", "propensity": "pr_auc", "cltv": "normalized_gini"}
 _HEADLINE_FN = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
 
 
@@ -39,7 +39,7 @@ class SearchSpace:
 
 
 def headline_score(target: str, y, prediction) -> float:
-    name = HEADLINE[target]
+    name = spec(target).headline
     if name == "normalized_gini":
         return normalized_gini(np.asarray(y), np.asarray(prediction))
     return float(_HEADLINE_FN[name](np.asarray(y), np.asarray(prediction)))
@@ -57,7 +57,7 @@ def suggest(trial: optuna.Trial, target: str, space: SearchSpace) -> dict:
         "reg_lambda": trial.suggest_float("reg_lambda", *space.reg_lambda, log=True),
         "n_estimators": space.max_rounds,
     }
-    if TASKS[target] == "value":
+    if spec(target).is_value:
         low, high = space.tweedie_variance_power
         params["tweedie_variance_power"] = trial.suggest_float("tweedie_variance_power", low, high)
     return params

@@ -12,12 +12,13 @@ import mlflow
 import pandas as pd
 from rich.console import Console
 
+from features.targets import spec, target_names
 from models import plots, tracking
 from models.baselines import baseline_scores
 from models.card import model_card
 from models.evaluation import Evaluation, evaluate_scores, summary
 from models.explain import contributions, global_importance
-from models.frames import TASKS, make_split, predict_target, target_cutoffs, training_horizon
+from models.frames import make_split, predict_target, target_cutoffs, training_horizon
 from models.horizon import ServedAtHorizon
 from models.oracle import oracle_scores
 from models.probabilistic import BGNBDParams
@@ -30,7 +31,7 @@ from pipelines.train import load_modelling_data, load_prior
 
 
 def registered_name(target: str) -> str:
-    return f"segments-{target}"
+    return spec(target).registered_model
 
 
 def load_latent(params: Params) -> pd.DataFrame | None:
@@ -91,7 +92,7 @@ def curve_tables(
 ) -> dict:
     """Curves of one scorer (under ``label``) against the best baseline."""
     shown = {label: scores[shown_score], "best_baseline": scores[evaluation.best_baseline]}
-    if TASKS[evaluation.target] == "classification":
+    if not spec(evaluation.target).is_value:
         return {
             "roc": plots.roc_table(y, shown),
             "pr": plots.pr_table(y, shown),
@@ -362,7 +363,7 @@ def main(target: str, params_path: str = "params.yaml") -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--target", required=True, choices=sorted(TASKS))
+    parser.add_argument("--target", required=True, choices=target_names())
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
     main(args.target, args.params)

@@ -6,14 +6,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from models.scoring import REASON_PREFIX, SCORE_COLUMNS
+from features.targets import TARGETS
 from pipelines.export import read_latest
-
-DIRECTION = {
-    "churn": ("raises churn risk", "lowers churn risk"),
-    "propensity": ("makes a purchase likelier", "makes a purchase less likely"),
-    "cltv": ("raises expected value", "lowers expected value"),
-}
 
 
 def render_customer(exports_dir: Path, customer_id: str) -> Table:
@@ -27,11 +21,11 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
         show_header=False,
         title_justify="left",
     )
-    table.add_row("churn", _prob(row["churn_probability"]), f"tier {row['churn_tier']}")
-    table.add_row("purchase", _prob(row["purchase_probability"]), f"tier {row['propensity_tier']}")
-    table.add_row(
-        "value", f"{row['predicted_cltv']:,.2f}", f"tier {row['value_tier']} ({row['value_level']})"
-    )
+    for target, entry in TARGETS.items():
+        score = row[entry.score_column]
+        shown = f"{score:,.2f}" if entry.is_value else _prob(score)
+        extra = "".join(f" ({row[c]})" for c in entry.extra_export_columns)
+        table.add_row(target, shown, f"tier {row[entry.tier_column]}{extra}")
     table.add_row("lifecycle", str(row["lifecycle"]), f"RFM: {row['rfm_group']}")
     for target, model in manifest.get("models", {}).items():
         table.add_row(
@@ -39,14 +33,14 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
             str(model.get("scorer", "xgboost")),
             str(model.get("evidence") or "see the model card"),
         )
-    for target in SCORE_COLUMNS:
-        prefix = REASON_PREFIX[target]
+    for target, entry in TARGETS.items():
+        prefix = entry.reason_prefix
         for i in range(1, 100):
             phrase = row.get(f"{prefix}_reason_{i}_phrase")
             if phrase is None or phrase != phrase:  # no reasons where there is no score
                 break
             contribution = row[f"{prefix}_reason_{i}_contribution"]
-            up, down = DIRECTION[target]
+            up, down = entry.reasons_up_down
             table.add_row(
                 f"why ({target})" if i == 1 else "",
                 str(phrase),

@@ -9,11 +9,10 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
+from features.targets import TARGETS, spec
 from models import tracking
 from models.migration import migration, transition_table
 from pipelines.export import MANIFEST, previous_export, read_latest
-
-TARGETS = ("churn", "propensity", "cltv")
 
 
 def latest_export(exports_dir: str | Path = "exports") -> tuple[pd.DataFrame, dict]:
@@ -45,11 +44,12 @@ def champion_runs(tracking_uri: str = "sqlite:///mlflow.db") -> pd.DataFrame:
     client = mlflow.MlflowClient()
     rows = []
     for target in TARGETS:
-        version = tracking.alias_version(f"segments-{target}", tracking.CHAMPION)
+        name = spec(target).registered_model
+        version = tracking.alias_version(name, tracking.CHAMPION)
         if version is None:
             rows.append({"target": target, "champion_version": None})
             continue
-        registered = client.get_model_version(f"segments-{target}", version)
+        registered = client.get_model_version(name, version)
         run_id = registered.run_id
         run = client.get_run(run_id)
         headline = run.data.params.get("headline_metric")

@@ -18,6 +18,7 @@ from features.engine import (
     load_tables,
 )
 from features.snapshots import SnapshotPlan, SnapshotRules, explicit_plan, plan_snapshots
+from features.targets import TARGETS
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, write_json, write_parquet
 from pipelines.progress import progress_bar
@@ -51,14 +52,16 @@ def make_plan(params: Params, first: pd.Timestamp, last: pd.Timestamp) -> Snapsh
 
 def label_rates(labels: pd.DataFrame) -> dict:
     """Per-cutoff population and label summaries: a quick check that labels look sane."""
-    summary = labels.groupby("as_of").agg(
-        customers=("customer_id", "size"),
-        churn_eligible=("churn_eligible", "sum"),
-        churn_rate=("churn", "mean"),
-        propensity_rate=("propensity", "mean"),
-        cltv_mean=("cltv", "mean"),
-        cltv_zero_share=("cltv", lambda v: float((v == 0).mean())),
-    )
+    aggregations = {"customers": ("customer_id", "size")}
+    for name, entry in TARGETS.items():
+        if entry.population:
+            aggregations[entry.population] = (entry.population, "sum")
+        if entry.is_value:
+            aggregations[f"{name}_mean"] = (name, "mean")
+            aggregations[f"{name}_zero_share"] = (name, lambda v: float((v == 0).mean()))
+        else:
+            aggregations[f"{name}_rate"] = (name, "mean")
+    summary = labels.groupby("as_of").agg(**aggregations)
     return {ts.strftime("%Y-%m-%d"): row.round(6).to_dict() for ts, row in summary.iterrows()}
 
 

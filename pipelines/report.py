@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from features.targets import TARGETS
 from models.plots import decile_figure  # noqa: E402
 
 STYLE = """
@@ -43,7 +44,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def quality_section(reports_dir: Path) -> str:
     parts = ["<h2>Model quality on the out-of-time holdout</h2>"]
-    for target in ("churn", "propensity", "cltv"):
+    for target in TARGETS:
         path = reports_dir / "evaluate" / f"{target}.json"
         if not path.exists():
             continue
@@ -110,7 +111,7 @@ def drivers_section(segments: pd.DataFrame) -> str:
     """Per segment, the features that most often lead each model's explanations."""
     rows = []
     for name, group in segments.groupby("segment"):
-        for model in ("churn", "propensity", "cltv"):
+        for model in TARGETS:
             top = group[f"{model}_reason_1_feature"].value_counts().head(3)
             rows.append(
                 {

@@ -17,6 +17,7 @@ from rich.console import Console
 from features.catalogue import build_catalogue
 from features.engine import compute_features, connect_duckdb, event_span, load_tables
 from features.snapshots import scoring_cutoff
+from features.targets import TARGETS, spec
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE, bgnbd_features, rfm_summary
 from models.drift import drift_report
@@ -30,7 +31,6 @@ from pipelines.features import feature_rules
 from pipelines.progress import progress_bar
 from pipelines.report import segment_report
 
-TARGETS = tuple(SCORE_COLUMNS)
 _STEPS = 9  # the done() calls in run(): what its progress bar counts
 
 
@@ -59,7 +59,7 @@ def load_models(alias: str) -> dict[str, Champion]:
     """The registered model each target's ``alias`` points at (pyfunc and sklearn views)."""
     found = {}
     for target in TARGETS:
-        name = f"segments-{target}"
+        name = spec(target).registered_model
         version = tracking.alias_version(name, alias)
         if version is None:
             raise ScoringError(
@@ -307,7 +307,7 @@ def provenance(params: Params, champions) -> dict:
         "horizons": horizon_plan(params),
         "models": {
             t: {
-                "name": f"segments-{t}",
+                "name": spec(t).registered_model,
                 "version": c.version,
                 "run_id": c.run_id,
                 "scorer": c.scorer,

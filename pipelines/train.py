@@ -23,17 +23,17 @@ from mlflow.types import ColSpec, Schema
 from rich.console import Console
 
 from features.catalogue import KEY_COLUMNS
+from features.targets import spec, target_names
 from models import tracking
 from models.frames import (
-    TASKS,
     make_split,
     predict_target,
     training_horizon,
     validation_folds,
 )
 from models.horizon import ServedAtHorizon
-from models.selection import CANDIDATES, MONOTONE, candidates_for, make_scorer
-from models.tuning import HEADLINE, headline_score, study_name, tune
+from models.selection import CANDIDATES, candidates_for, make_scorer
+from models.tuning import headline_score, study_name, tune
 from pipelines.config import Params, load_params
 from pipelines.io import atomic_dir, fingerprint, write_json
 from pipelines.progress import progress_bar
@@ -58,8 +58,8 @@ def data_fingerprint(params: Params) -> str:
 def _model_settings(params: Params, target: str, best: dict) -> dict:
     chosen = {**best, "n_estimators": params.train.search.max_rounds}
     if params.train.monotone:
-        chosen["monotone_constraints"] = MONOTONE[target]
-    if TASKS[target] == "classification":
+        chosen["monotone_constraints"] = spec(target).monotone
+    if not spec(target).is_value:
         chosen["calibration"] = params.train.calibration
     return chosen
 
@@ -83,7 +83,7 @@ def _log_context(params: Params, target: str, candidate: str, folds, sizes: dict
             "target": target,
             "candidate": candidate,
             "description": CANDIDATES[candidate].description,
-            "headline_metric": HEADLINE[target],
+            "headline_metric": spec(target).headline,
             "seed": params.seed,
             **{f"rows_{name}": size for name, size in sizes.items()},
         }
@@ -151,7 +151,7 @@ def train_target(params: Params, target: str) -> dict:
             if served != horizon:  # trained shorter than asked: serve it rescaled
                 model = ServedAtHorizon(model, target, prior, served, horizon).fitted()
                 mlflow.log_params({"served_horizon_days": served, "training_horizon_days": horizon})
-            mlflow.log_metric(f"validation_{HEADLINE[target]}", entry["best_validation"])
+            mlflow.log_metric(f"validation_{spec(target).headline}", entry["best_validation"])
             mlflow.log_dict({"features": list(model.feature_names_in_)}, "feature_list.json")
             info = _log_model(model, train.X, target)
         _save_local(model, train.X, target, candidate.name, params)
@@ -241,7 +241,7 @@ def _signature_frames(model, X: pd.DataFrame):
 
 def _log_model(model, X: pd.DataFrame, target: str):
     example, signature = _signature_frames(model, X[list(model.feature_names_in_)])
-    predict_fn = "predict_proba" if TASKS[target] == "classification" else "predict"
+    predict_fn = "predict_proba" if not spec(target).is_value else "predict"
     return mlflow.sklearn.log_model(
         model,
         name="model",
@@ -270,7 +270,7 @@ def main(target: str, params_path: str = "params.yaml") -> dict:
     console = Console(stderr=True)
     for name, entry in report["candidates"].items():
         console.print(
-            f"[bold]train {target}[/bold] {name}: validation {HEADLINE[target]} "
+            f"[bold]train {target}[/bold] {name}: validation {spec(target).headline} "
             f"{entry['best_validation']:.4f} (mean of {len(report['validation_folds'])} folds); "
             f"run {entry['run_id']}"
         )
@@ -279,7 +279,7 @@ def main(target: str, params_path: str = "params.yaml") -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--target", required=True, choices=sorted(TASKS))
+    parser.add_argument("--target", required=True, choices=target_names())
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args()
     main(args.target, args.params)

@@ -165,6 +165,19 @@ def test_churn_label_is_one_when_no_order_in_horizon(tables):
     assert labels["cltv"].isna().all() and labels["propensity"].isna().all()
 
 
+def test_a_registered_target_without_a_label_expression_is_an_error(tables, monkeypatch):
+    import dataclasses
+
+    import features.definitions as definitions
+    from features.targets import TARGETS
+
+    extra = dataclasses.replace(TARGETS["cltv"], name="margin")
+    monkeypatch.setattr(definitions, "TARGETS", {**TARGETS, "margin": extra})
+    con, events, customers = tables
+    with pytest.raises(KeyError, match="no label expression.*margin"):
+        label_table(events, customers, AS_OF, HORIZONS, RULES)
+
+
 def test_same_season_last_year_counts_only_the_label_window_a_year_earlier():
     rows = [
         _event("S", "2023-02-20", "purchase", "s0", 11.0, 1, "home"),  # before the window

@@ -157,9 +157,9 @@ def test_probabilistic_scorer_reasons_add_up_and_match_its_prior(data, target):
 
 
 def scorer_kind(target: str) -> str:
-    from models.scorers import PRIOR_KIND
+    from features.targets import spec
 
-    return PRIOR_KIND[target]
+    return spec(target).orientation
 
 
 @pytest.mark.parametrize("target", ["churn", "propensity", "cltv"])
@@ -208,9 +208,9 @@ def test_boosted_from_prior_starts_at_the_prior_and_explains_exactly(data, targe
 
 @pytest.mark.parametrize("target", ["churn", "propensity", "cltv"])
 def test_served_at_a_longer_horizon_rescales_by_bgnbd_and_still_explains_exactly(data, target):
+    from features.targets import spec
     from models.horizon import HORIZON_REASON, ServedAtHorizon, rescale
     from models.probabilistic import target_prediction
-    from models.scorers import PRIOR_KIND
 
     train, y_train, valid, y_valid = data
     rows = valid[valid["orders_total"] > 0] if target == "churn" else valid
@@ -223,7 +223,7 @@ def test_served_at_a_longer_horizon_rescales_by_bgnbd_and_still_explains_exactly
     short = inner.predict(rows) if target == "cltv" else inner.predict_proba(rows)[:, 1]
     long = served.predict(rows) if target == "cltv" else served.predict_proba(rows)[:, 1]
     buyers = rows["orders_total"].to_numpy() > 0
-    kind = PRIOR_KIND[target]
+    kind = spec(target).orientation
     ratio = target_prediction(PARAMS, kind, 120, Z) / target_prediction(PARAMS, kind, 30, Z)
     if target == "cltv":
         np.testing.assert_allclose(long[buyers], short[buyers] * ratio[buyers], rtol=1e-9)
@@ -242,7 +242,7 @@ def test_served_at_a_longer_horizon_rescales_by_bgnbd_and_still_explains_exactly
 
 
 def test_monotone_constraints_hold_for_the_boosted_model(data):
-    from models.selection import MONOTONE
+    from features.targets import spec
 
     train, y_train, valid, y_valid = data
     X, Xv = train[train["orders_total"] > 0], valid[valid["orders_total"] > 0]
@@ -252,7 +252,7 @@ def test_monotone_constraints_hold_for_the_boosted_model(data):
         90,
         n_estimators=40,
         max_depth=3,
-        monotone_constraints=MONOTONE["churn"],
+        monotone_constraints=spec("churn").monotone,
     )
     features = [*RFM_INPUTS, "spend_total", "email_click_30d"]
     bgnbd = [c for c in X if c.startswith("bgnbd_")]

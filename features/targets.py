@@ -1,0 +1,147 @@
+"""The targets, each declared once: every other module reads what it needs from here.
+
+It lives in `features` (the lowest layer) because the label query reads it too; it is plain data
+and imports nothing heavy.
+
+A target is what the pipeline predicts for every customer. Its entry says what the label is (the
+label query in `features.definitions` builds the column of the same name), which task it is, how
+it is judged, which candidates may serve it, how the BG/NBD model forecasts it, and how it is
+exported, tiered and explained. Adding a target means an entry here, its horizon in
+``params.yaml`` (``targets.<name>``) and its label expression; an unknown target is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CLASSIFICATION, VALUE = "classification", "value"
+MODEL_PREFIX = "segments-"  # MLflow: experiment and registered model per target ("scoring" too)
+LABEL_DTYPE = {CLASSIFICATION: "int8", VALUE: "float64"}  # of each task's label column
+# How the probabilistic model reads a target: P(no order), P(order) or expected value.
+NO_ORDER, ORDER, EXPECTED_VALUE = "no_order", "order", "value"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    task: str  # classification | value
+    orientation: str  # no_order | order | value: what a higher score means, in BG/NBD terms
+    headline: str  # the metric the champion and the search are judged by (higher is better)
+    label: str  # for the model card; {h} is the horizon, {lookback} the churn lookback
+    score_column: str  # export column of the served prediction
+    tier_column: str
+    tier_rule: str  # "threshold" (<name>_high / <name>_medium in TierRules) or "value_shares"
+    reasons_up_down: tuple[str, str]  # what a positive / negative contribution does
+    prior_column: str  # the bgnbd stage's per-cutoff forecast of this target (a model input)
+    prior_info: tuple[str, str, str]  # that column's unit, description and reason phrase
+    candidates: tuple[str, ...]  # simplest first (see models.selection)
+    population: str | None = None  # label column that must be true for a row to count
+    monotone: dict[str, int] = field(default_factory=dict)  # optional constraints (train.monotone)
+    extra_export_columns: tuple[str, ...] = ()  # derived columns exported after the tier
+
+    @property
+    def registered_model(self) -> str:
+        """The MLflow registered model that holds this target's candidates."""
+        return f"{MODEL_PREFIX}{self.name}"
+
+    @property
+    def export_columns(self) -> tuple[str, ...]:
+        return (self.score_column, self.tier_column, *self.extra_export_columns)
+
+    @property
+    def reason_prefix(self) -> str:
+        return self.name
+
+    @property
+    def is_value(self) -> bool:
+        return self.task == VALUE
+
+
+_PROBABILITY_CANDIDATES = ("probabilistic", "rfm", "boosted_prior", "xgboost")
+
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target(
+            name="churn",
+            task=CLASSIFICATION,
+            orientation=NO_ORDER,
+            headline="roc_auc",
+            label="no order in the {h} days after the cutoff, among customers with an order in "
+            "the {lookback} days before it",
+            score_column="churn_probability",
+            tier_column="churn_tier",
+            tier_rule="threshold",
+            reasons_up_down=("raises churn risk", "lowers churn risk"),
+            prior_column="bgnbd_p_no_order_churn",
+            prior_info=(
+                "probability",
+                "BG/NBD probability of no order in the churn horizon",
+                "{value:.0%} chance of no order in the churn window (BG/NBD)",
+            ),
+            candidates=_PROBABILITY_CANDIDATES,
+            population="churn_eligible",
+            # Recency only where it is never missing (churn's population has an order), since
+            # missing values reach the booster as the lowest number.
+            monotone={"days_since_last_order": 1, "orders_total": -1},
+        ),
+        Target(
+            name="propensity",
+            task=CLASSIFICATION,
+            orientation=ORDER,
+            headline="pr_auc",
+            label="at least one order in the {h} days after the cutoff, among all known customers",
+            score_column="purchase_probability",
+            tier_column="propensity_tier",
+            tier_rule="threshold",
+            reasons_up_down=("makes a purchase likelier", "makes a purchase less likely"),
+            prior_column="bgnbd_p_no_order_propensity",
+            prior_info=(
+                "probability",
+                "BG/NBD probability of no order in the propensity horizon",
+                "{value:.0%} chance of no order in the next weeks (BG/NBD)",
+            ),
+            candidates=_PROBABILITY_CANDIDATES,
+            monotone={"orders_total": 1},
+        ),
+        Target(
+            name="cltv",
+            task=VALUE,
+            orientation=EXPECTED_VALUE,
+            headline="normalized_gini",
+            label="net spend (purchases minus refunds, floored at 0) in the {h} days after the "
+            "cutoff",
+            score_column="predicted_cltv",
+            tier_column="value_tier",
+            tier_rule="value_shares",
+            reasons_up_down=("raises expected value", "lowers expected value"),
+            prior_column="bgnbd_expected_value",
+            prior_info=(
+                "currency",
+                "BG/NBD x Gamma-Gamma expected spend in the value horizon",
+                "{value:,.0f} expected spend (BG/NBD)",
+            ),
+            candidates=("probabilistic", "persistence", "rfm", "boosted_prior", "xgboost"),
+            monotone={"orders_total": 1},
+            extra_export_columns=("value_level",),
+        ),
+    )
+}
+
+
+def spec(name: str) -> Target:
+    """The registry entry of ``name``; an unknown target is an error, never a default."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise KeyError(f"unknown target '{name}': the targets are {', '.join(TARGETS)}") from None
+
+
+def target_names() -> tuple[str, ...]:
+    return tuple(TARGETS)
+
+
+def label_columns() -> tuple[str, ...]:
+    """The label table's columns besides the keys: populations, then every target's label."""
+    populations = [t.population for t in TARGETS.values() if t.population]
+    return (*dict.fromkeys(populations), *TARGETS)

@@ -1,0 +1,46 @@
+"""The target registry: one entry per target, read everywhere, and no silent fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from features.targets import LABEL_DTYPE, TARGETS, label_columns, spec
+from models.scoring import EXPORT_COLUMNS
+from models.selection import CANDIDATES
+from models.tuning import headline_score
+
+
+def test_an_unknown_target_is_an_error_that_names_the_known_ones():
+    with pytest.raises(KeyError, match="unknown target 'margin'.*churn, propensity, cltv"):
+        spec("margin")
+
+
+def test_every_registered_target_has_a_horizon_in_params_and_known_candidates():
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    assert set(params["targets"]) == set(TARGETS)
+    for entry in TARGETS.values():
+        assert params["targets"][entry.name]["horizon_days"] > 0
+        assert set(entry.candidates) <= set(CANDIDATES)
+        assert entry.task in LABEL_DTYPE
+
+
+def test_the_export_schema_is_built_from_the_registry_in_its_order():
+    columns = [c for entry in TARGETS.values() for c in entry.export_columns]
+    assert list(EXPORT_COLUMNS[2 : 2 + len(columns)]) == columns
+    assert len(set(EXPORT_COLUMNS)) == len(EXPORT_COLUMNS)
+
+
+def test_label_columns_put_populations_before_the_labels():
+    assert label_columns() == ("churn_eligible", "churn", "propensity", "cltv")
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_each_headline_metric_rewards_a_perfect_ranking_over_a_reversed_one(name):
+    y = pd.Series([0, 0, 1, 1, 0, 1], dtype=float)
+    perfect = headline_score(name, y, y + 0.01 * pd.Series(range(6)))
+    reversed_ = headline_score(name, y, -y)
+    assert perfect > reversed_
