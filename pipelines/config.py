@@ -9,9 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
-from features.synthetic import ShopSpec
 from models.segmentation import SegmentRule, TierRules
 from models.tuning import SearchSpace
+from synthetic.shop import ShopSpec
 
 
 class _Strict(BaseModel):

@@ -89,8 +89,8 @@ def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
 
     from features.engine import to_arrow, with_surrogate_keys
     from features.ingest import finalize_events
-    from features.synthetic import ShopSpec, generate_shop
     from pipelines.io import write_events_by_month
+    from synthetic.shop import ShopSpec, generate_shop
 
     stage, n_written, customer_tables = folder / "stage", 0, []
     for shard, customers in enumerate(shard_sizes(n_events)):

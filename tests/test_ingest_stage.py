@@ -9,9 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from features.ingest import IngestError
-from features.synthetic import ShopSpec, generate_shop
 from pipelines import ingest
 from pipelines.io import ROWS_PER_GROUP, read_events, write_events_by_month
+from synthetic.shop import ShopSpec, generate_shop
 from tests.conftest import GOOD_PURCHASE, GOOD_VIEW, write_params
 
 
