@@ -23,7 +23,8 @@ from models.probabilistic import BGNBDParams
 from models.selection import choose_champion
 from models.tuning import headline_score
 from pipelines.config import Params, load_params
-from pipelines.io import atomic_dir, write_json
+from pipelines.files import atomic_dir
+from pipelines.io import write_json
 from pipelines.progress import progress_bar
 from pipelines.train import load_modelling_data, load_prior
 from synthetic.oracle import oracle_scores

@@ -7,7 +7,8 @@ import argparse
 from rich.console import Console
 
 from pipelines.config import load_params
-from pipelines.io import atomic_dir, write_parquet
+from pipelines.files import atomic_dir
+from pipelines.io import write_parquet
 from synthetic.shop import generate_shop
 
 
