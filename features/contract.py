@@ -34,9 +34,6 @@ EVENT_COLUMNS: dict[str, str] = {
     "channel": "string",
 }
 REQUIRED_EVENT_COLUMNS: tuple[str, ...] = ("customer_id", "event_time", "event_type")
-OPTIONAL_EVENT_COLUMNS: tuple[str, ...] = tuple(
-    c for c in EVENT_COLUMNS if c not in REQUIRED_EVENT_COLUMNS
-)
 
 # The validated layer also stores two integer surrogates, engine details that feature queries group
 # and join on (hashing integers is several times cheaper than hashing text), not something a source

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import optuna
@@ -20,22 +19,9 @@ import xgboost as xgb
 from features.targets import spec
 from models.frames import Split, predict_target
 from models.metrics import average_precision_score, normalized_gini, roc_auc_score
+from models.search_space import SearchSpace
 
 _HEADLINE_FN = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """Ranges of the search; depth and rounds also bound what explanations cost at scoring."""
-
-    max_depth: tuple[int, int] = (3, 5)
-    learning_rate: tuple[float, float] = (0.03, 0.3)
-    max_rounds: int = 300
-    min_child_weight: tuple[float, float] = (1.0, 50.0)
-    subsample: tuple[float, float] = (0.6, 1.0)
-    colsample_bytree: tuple[float, float] = (0.5, 1.0)
-    reg_lambda: tuple[float, float] = (0.1, 20.0)
-    tweedie_variance_power: tuple[float, float] = (1.1, 1.9)
 
 
 def headline_score(target: str, y, prediction) -> float:

@@ -14,6 +14,7 @@ from rich.console import Console
 from models.bgnbd import bgnbd_features
 from models.frames import modelling_cutoffs, training_horizon
 from pipelines.config import load_params
+from pipelines.files import atomic_file
 from pipelines.io import write_json, write_parquet
 from pipelines.progress import progress_bar
 
@@ -40,10 +41,8 @@ def main(params_path: str = "params.yaml") -> pd.DataFrame:
             fitted[as_of.isoformat()] = None if found is None else found.to_dict()
             bar.advance(task)
     out = pd.concat(frames, ignore_index=True)
-    params.paths.bgnbd.parent.mkdir(parents=True, exist_ok=True)
-    tmp = params.paths.bgnbd.with_name(params.paths.bgnbd.name + ".tmp")
-    write_parquet(out, tmp)
-    tmp.replace(params.paths.bgnbd)
+    with atomic_file(params.paths.bgnbd) as tmp:
+        write_parquet(out, tmp)
     write_json({"horizon_days": horizons, "cutoffs": fitted}, params.paths.bgnbd_params)
     Console(stderr=True).print(f"[bold]bgnbd[/bold]: {len(out):,} rows over {len(cutoffs)} cutoffs")
     return out

@@ -1,4 +1,9 @@
-"""The one place where ``params.yaml`` is read and validated into typed objects."""
+"""The one place where ``params.yaml`` is read and validated into typed objects.
+
+``params.yaml`` holds every value: the schema sets no defaults of its own, except "none" for the
+keys that may be left out (``null``, empty maps, a source format of ``auto``). It imports only
+light modules, so reading params never loads XGBoost, Optuna, MLflow, SHAP or scikit-learn.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
-from features.synthetic import ShopSpec
+from models.search_space import SearchSpace
 from models.segmentation import SegmentRule, TierRules
-from models.tuning import SearchSpace
+from synthetic.shop import ShopSpec
 
 
 class _Strict(BaseModel):
@@ -19,22 +24,22 @@ class _Strict(BaseModel):
 
 
 class PathParams(_Strict):
-    raw_dir: Path = Path("data/raw/synthetic")
-    validated_dir: Path = Path("data/validated")
-    ingest_report: Path = Path("reports/ingest.json")
-    features_dir: Path = Path("data/features")
-    features_report: Path = Path("reports/features.json")
-    bgnbd: Path = Path("data/bgnbd/bgnbd.parquet")
-    bgnbd_params: Path = Path("data/bgnbd/params.json")
-    models_dir: Path = Path("data/models")
-    optuna_dir: Path = Path("data/optuna")
-    reports_dir: Path = Path("reports")
+    raw_dir: Path
+    validated_dir: Path
+    ingest_report: Path
+    features_dir: Path
+    features_report: Path
+    bgnbd: Path
+    bgnbd_params: Path
+    models_dir: Path
+    optuna_dir: Path
+    reports_dir: Path
 
 
 class SourceParams(_Strict):
     """Where raw events come from and how their columns map onto the event contract."""
 
-    kind: Literal["events", "online_retail_ii"] = "events"
+    kind: Literal["events", "online_retail_ii"]
     path: Path
     customers_path: Path | None = None
     format: Literal["auto", "csv", "parquet"] = "auto"
@@ -64,16 +69,16 @@ class SourceParams(_Strict):
 
 
 class SufficiencyParams(_Strict):
-    min_purchasing_customers: int = Field(500, ge=1)
-    min_history_days: int = Field(365, ge=1)
+    min_purchasing_customers: int = Field(ge=1)
+    min_history_days: int = Field(ge=1)
 
 
 class IngestParams(_Strict):
     source: SourceParams
     reference_time: str | None = None
-    max_reject_fraction: float = Field(0.05, ge=0.0, le=1.0)
-    anonymous: Literal["keep", "reject"] = "keep"  # rows without a customer id: own table or reject
-    sufficiency: SufficiencyParams = SufficiencyParams()
+    max_reject_fraction: float = Field(ge=0.0, le=1.0)
+    anonymous: Literal["keep", "reject"]  # rows without a customer id: own table or reject
+    sufficiency: SufficiencyParams
 
 
 class ExplicitSnapshots(_Strict):
@@ -85,14 +90,14 @@ class ExplicitSnapshots(_Strict):
 
 
 class FeatureParams(_Strict):
-    backend: Literal["duckdb", "spark"] = "duckdb"
-    step_days: int = Field(30, ge=1)
-    min_history_days: int = Field(90, ge=0)
-    min_training_snapshots: int = Field(3, ge=1)
-    order_windows_days: tuple[int, ...] = (7, 30, 90, 365)
-    seasonal_window_days: int = Field(0, ge=0)  # > 0: the same window a year earlier
-    activity_windows_days: tuple[int, ...] = (30, 90)
-    include_sensitive: bool = False
+    backend: Literal["duckdb", "spark"]
+    step_days: int = Field(ge=1)
+    min_history_days: int = Field(ge=0)
+    min_training_snapshots: int = Field(ge=1)
+    order_windows_days: tuple[int, ...]
+    seasonal_window_days: int = Field(ge=0)  # > 0: the same window a year earlier
+    activity_windows_days: tuple[int, ...]
+    include_sensitive: bool
     snapshots: ExplicitSnapshots | None = None
 
 
@@ -111,47 +116,47 @@ class TargetsParams(_Strict):
 
 
 class MlflowParams(_Strict):
-    tracking_uri: str = "sqlite:///mlflow.db"  # MLFLOW_TRACKING_URI overrides
-    artifact_root: Path = Path("mlartifacts")
+    tracking_uri: str  # MLFLOW_TRACKING_URI overrides
+    artifact_root: Path
 
 
 class TrainParams(_Strict):
-    max_training_snapshots: int = Field(6, ge=1)
-    cv_folds: int = Field(3, ge=1)  # purged rolling-origin validation folds (where data allows)
-    fold_spacing_days: int = Field(91, ge=1)  # validation cutoffs about a season apart
-    n_trials: int = Field(12, ge=1)
-    timeout_s: float | None = 180
-    calibration: Literal["platt", "isotonic"] = "platt"
-    monotone: bool = False  # monotone constraints on recency and frequency (models.selection)
-    search: SearchSpace = SearchSpace()
+    max_training_snapshots: int = Field(ge=1)
+    cv_folds: int = Field(ge=1)  # purged rolling-origin validation folds (where data allows)
+    fold_spacing_days: int = Field(ge=1)  # validation cutoffs about a season apart
+    n_trials: int = Field(ge=1)
+    timeout_s: float | None  # null: no time limit
+    calibration: Literal["platt", "isotonic"]
+    monotone: bool  # monotone constraints on recency and frequency (models.selection)
+    search: SearchSpace
 
 
 class GateParams(_Strict):
     """Choice of the champion: a more complex candidate replaces the current one only when the
     lower bound of its paired difference over it exceeds ``min_difference``."""
 
-    min_difference: float = 0.0
+    min_difference: float
 
 
 class EvaluateParams(_Strict):
-    n_bootstrap: int = Field(300, ge=20)
-    confidence: float = Field(0.95, gt=0.5, lt=1.0)
-    gate: GateParams = GateParams()
+    n_bootstrap: int = Field(ge=20)
+    confidence: float = Field(gt=0.5, lt=1.0)
+    gate: GateParams
 
 
 class DriftParams(_Strict):
-    warn_psi: float = 0.1
-    refuse_psi: float = 0.25
+    warn_psi: float
+    refuse_psi: float
 
 
 class ScoreParams(_Strict):
-    model_alias: str = "champion"
-    top_k_reasons: int = Field(3, ge=1, le=10)
-    exports_dir: Path = Path("exports")
-    csv: bool = False
-    id_salt_env: str = "SEGMENTS_ID_SALT"  # salt for pseudonymised ids in MLflow artifacts
-    drift: DriftParams = DriftParams()
-    tiers: TierRules = TierRules()
+    model_alias: str
+    top_k_reasons: int = Field(ge=1, le=10)
+    exports_dir: Path
+    csv: bool
+    id_salt_env: str  # salt for pseudonymised ids in MLflow artifacts
+    drift: DriftParams
+    tiers: TierRules
     segments: list[SegmentRule]
 
     @field_validator("segments")
@@ -166,16 +171,16 @@ class ScoreParams(_Strict):
 
 
 class Params(_Strict):
-    seed: int = 42
-    paths: PathParams = PathParams()
-    synthetic: ShopSpec = ShopSpec()
+    seed: int
+    paths: PathParams
+    synthetic: ShopSpec
     ingest: IngestParams
-    features: FeatureParams = FeatureParams()
-    targets: TargetsParams = TargetsParams()
-    mlflow: MlflowParams = MlflowParams()
-    train: TrainParams = TrainParams()
-    evaluate: EvaluateParams = EvaluateParams()
-    score: ScoreParams | None = None
+    features: FeatureParams
+    targets: TargetsParams
+    mlflow: MlflowParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    score: ScoreParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

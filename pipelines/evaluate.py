@@ -20,14 +20,15 @@ from models.evaluation import Evaluation, evaluate_scores, summary
 from models.explain import contributions, global_importance
 from models.frames import make_split, predict_target, target_cutoffs, training_horizon
 from models.horizon import ServedAtHorizon
-from models.oracle import oracle_scores
 from models.probabilistic import BGNBDParams
 from models.selection import choose_champion
 from models.tuning import headline_score
 from pipelines.config import Params, load_params
-from pipelines.io import atomic_dir, write_json
+from pipelines.files import atomic_dir
+from pipelines.io import write_json
 from pipelines.progress import progress_bar
 from pipelines.train import load_modelling_data, load_prior
+from synthetic.oracle import oracle_scores
 
 
 def registered_name(target: str) -> str:

@@ -7,29 +7,18 @@ one, never half of either. Re-running with the same inputs leaves an identical e
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from pipelines.io import to_arrow
+from pipelines.files import replace_dir, replace_symlink, sha256_file, staging_dir
+from pipelines.io import write_json, write_parquet
 
 SCHEMA_VERSION = "1.0"
 MANIFEST = "manifest.json"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def slug(name: str) -> str:
@@ -52,32 +41,26 @@ def previous_export(exports_dir: Path, as_of: str) -> Path | None:
     return earlier[-1] if earlier else None
 
 
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    pq.write_table(to_arrow(frame), path)
-
-
 def write_files(folder: Path, tables: dict[str, pd.DataFrame], documents: dict) -> None:
     for name, frame in tables.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if name.endswith(".parquet"):
-            _write_table(frame, path)
+            write_parquet(frame, path)
         else:
             frame.to_csv(path, index=False, lineterminator="\n")
     for name, document in documents.items():
         path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(document, str):
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(document)
         else:
-            path.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+            write_json(document, path)
 
 
 def checksums(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): sha256(p)
+        str(p.relative_to(folder)): sha256_file(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != MANIFEST
     }
@@ -91,14 +74,12 @@ def publish(
     manifest: dict,
 ) -> tuple[Path, bool]:
     """Write the export atomically; returns its folder and whether anything changed."""
-    exports_dir.mkdir(parents=True, exist_ok=True)
     final = exports_dir / as_of
-    tmp = Path(tempfile.mkdtemp(prefix=f".{as_of}.tmp-", dir=exports_dir))
-    try:
-        write_files(tmp, tables, documents)
-        files = checksums(tmp)
+    with staging_dir(final) as staging:
+        write_files(staging, tables, documents)
+        files = checksums(staging)
         if final.exists() and _existing_checksums(final) == files:
-            _point_latest(exports_dir, as_of)
+            replace_symlink(exports_dir / "latest", as_of)
             return final, False
         manifest = {
             **manifest,
@@ -107,14 +88,10 @@ def publish(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "files": files,
         }
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-        )
-        _swap_in(tmp, final)
-        _point_latest(exports_dir, as_of)
-        return final, True
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        write_json(manifest, staging / MANIFEST)
+        replace_dir(staging, final)
+    replace_symlink(exports_dir / "latest", as_of)
+    return final, True
 
 
 def _existing_checksums(folder: Path) -> dict | None:
@@ -124,29 +101,11 @@ def _existing_checksums(folder: Path) -> dict | None:
         return None
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(final)
-
-
-def _point_latest(exports_dir: Path, as_of: str) -> None:
-    link = exports_dir / "latest"
-    staging = exports_dir / f".latest.tmp-{os.getpid()}"
-    staging.unlink(missing_ok=True)
-    staging.symlink_to(as_of, target_is_directory=True)
-    os.replace(staging, link)
-
-
 def read_latest(exports_dir: Path) -> tuple[pd.DataFrame, dict]:
     """The export the ``latest`` pointer names, checksums verified."""
     folder = (exports_dir / "latest").resolve()
     manifest = json.loads((folder / MANIFEST).read_text())
     for name, digest in manifest["files"].items():
-        if sha256(folder / name) != digest:
+        if sha256_file(folder / name) != digest:
             raise ValueError(f"{folder / name}: checksum does not match the manifest")
     return pd.read_parquet(folder / "segments.parquet"), manifest

@@ -20,7 +20,8 @@ from features.engine import (
 from features.snapshots import SnapshotPlan, SnapshotRules, explicit_plan, plan_snapshots
 from features.targets import TARGETS
 from pipelines.config import Params, load_params
-from pipelines.io import atomic_dir, write_json, write_parquet
+from pipelines.files import atomic_dir
+from pipelines.io import write_json, write_parquet
 from pipelines.progress import progress_bar
 
 

@@ -6,9 +6,10 @@ import argparse
 
 from rich.console import Console
 
-from features.synthetic import generate_shop
 from pipelines.config import load_params
-from pipelines.io import atomic_dir, write_parquet
+from pipelines.files import atomic_dir
+from pipelines.io import write_parquet
+from synthetic.shop import generate_shop
 
 
 def main(params_path: str = "params.yaml", console: Console | None = None) -> None:

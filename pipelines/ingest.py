@@ -21,7 +21,8 @@ from features.sources import (
     online_retail_customer_attributes,
 )
 from pipelines.config import IngestParams, Params, SourceParams, load_params
-from pipelines.io import atomic_dir, read_source, write_events_by_month, write_json, write_parquet
+from pipelines.files import atomic_dir
+from pipelines.io import read_source, write_events_by_month, write_json, write_parquet
 from pipelines.progress import progress_bar
 
 

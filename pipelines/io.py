@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +14,7 @@ import pyarrow.parquet as pq
 from features.contract import CUSTOMER_KEY
 from features.engine import to_arrow
 from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError
+from pipelines.files import atomic_file
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -66,30 +62,10 @@ def read_source(path: Path, fmt: str = "auto") -> pd.DataFrame:
     return raw
 
 
-@contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``final``; on success it replaces ``final`` in one rename."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{final.name}.tmp-", dir=final.parent))
-    try:
-        yield tmp
-        old = final.with_name(f"{final.name}.tmp-old-{os.getpid()}")
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def write_json(data: dict, path: Path) -> None:
     """Write JSON through a temporary file and rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -141,18 +117,3 @@ def read_events(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
     frame = table.to_pandas().drop(columns=["event_month"], errors="ignore")
     return frame.sort_values(["event_time", "customer_id"], kind="stable").reset_index(drop=True)
-
-
-def fingerprint(paths: list[Path]) -> str:
-    """sha256 over the bytes of the given files (folders: every file below, in name order)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in map(Path, paths):
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.name.encode())
-            with open(file, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-    return digest.hexdigest()

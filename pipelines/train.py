@@ -35,7 +35,8 @@ from models.horizon import ServedAtHorizon
 from models.selection import CANDIDATES, candidates_for, make_scorer
 from models.tuning import headline_score, study_name, tune
 from pipelines.config import Params, load_params
-from pipelines.io import atomic_dir, fingerprint, write_json
+from pipelines.files import atomic_dir, fingerprint
+from pipelines.io import write_json
 from pipelines.progress import progress_bar
 
 

@@ -89,8 +89,8 @@ def write_validated_shop(n_events: float, seed: int, folder: Path) -> int:
 
     from features.engine import to_arrow, with_surrogate_keys
     from features.ingest import finalize_events
-    from features.synthetic import ShopSpec, generate_shop
     from pipelines.io import write_events_by_month
+    from synthetic.shop import ShopSpec, generate_shop
 
     stage, n_written, customer_tables = folder / "stage", 0, []
     for shard, customers in enumerate(shard_sizes(n_events)):
@@ -131,7 +131,7 @@ def run_pandas(folder: Path, as_of) -> int:
     import pandas as pd
 
     from features.definitions import FeatureRules
-    from features.reference_pandas import reference_feature_table
+    from tests.reference_pandas import reference_feature_table
 
     events = pd.read_parquet(folder / "events").drop(columns="event_month")
     customers = pd.read_parquet(folder / "customers.parquet")
@@ -146,7 +146,7 @@ def worker(engine: str, folder: Path) -> None:
 
     import features.definitions  # noqa: F401
     import features.engine  # noqa: F401
-    import features.reference_pandas  # noqa: F401
+    import tests.reference_pandas  # noqa: F401
 
     run = {"duckdb": run_duckdb, "pandas": run_pandas}[engine]
     started, cpu_started = time.perf_counter(), _cpu_seconds()

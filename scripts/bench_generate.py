@@ -24,7 +24,7 @@ def time_generation(customers: int, seed: int):
     """Generate the default shop with `customers` customers; return (shop, seconds)."""
     if str(REPO) not in sys.path:  # run as a plain script from anywhere
         sys.path.insert(0, str(REPO))
-    from features.synthetic import ShopSpec, generate_shop
+    from synthetic.shop import ShopSpec, generate_shop
 
     started = time.perf_counter()
     shop = generate_shop(ShopSpec(n_customers=customers), seed=seed)

@@ -24,8 +24,8 @@ import pandas as pd
 
 from features.ingest import SOURCE_FILE, SOURCE_ROW, validate_events
 from features.sources import map_columns
-from features.synthetic import ShopSpec, generate_shop
 from pipelines.io import read_source, write_events_by_month
+from synthetic.shop import ShopSpec, generate_shop
 
 
 def write_raw_events(customers: int, seed: int, path: Path) -> None:

@@ -62,17 +62,17 @@ def online_retail_path() -> Path:
 
 
 def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
-    """A params.yaml under tmp_path whose outputs also land under tmp_path."""
-
-    params = {
-        "seed": 7,
-        "paths": {
-            "raw_dir": str(tmp_path / "raw"),
-            "validated_dir": str(tmp_path / "validated"),
-            "ingest_report": str(tmp_path / "reports" / "ingest.json"),
-        },
-        "ingest": {"source": source, "reference_time": "2025-01-01T00:00:00Z", **ingest},
-    }
+    """The repository's params.yaml under tmp_path with another event source (and ingest
+    settings); what the ingest stage writes also lands under tmp_path."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["seed"] = 7
+    params["paths"].update(
+        raw_dir=str(tmp_path / "raw"),
+        validated_dir=str(tmp_path / "validated"),
+        ingest_report=str(tmp_path / "reports" / "ingest.json"),
+    )
+    source = {"kind": "events", **source}
+    params["ingest"].update({"source": source, "reference_time": "2025-01-01T00:00:00Z", **ingest})
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.export import MANIFEST, previous_export, publish, read_latest, sha256
+from pipelines.export import MANIFEST, previous_export, publish, read_latest
+from pipelines.files import sha256_file
 from tests.conftest import REPO
 
 
@@ -44,7 +46,7 @@ def test_manifest_lists_the_sha256_of_every_file(tmp_path):
         "provenance.json",
     }
     for name, digest in manifest["files"].items():
-        assert sha256(folder / name) == digest
+        assert sha256_file(folder / name) == digest
     assert manifest["schema_version"] == "1.0" and manifest["as_of"] == "2025-01-01"
     assert (tmp_path / "latest").resolve() == folder.resolve()
     frame, _ = read_latest(tmp_path)
@@ -62,6 +64,19 @@ def test_republishing_the_same_content_changes_nothing(tmp_path):
     _, changed = _publish(tmp_path, seed=1)
     assert changed is True
     assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+
+
+def test_an_export_is_readable_by_group_and_others_under_umask_022(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        folder, _ = _publish(tmp_path)
+    finally:
+        os.umask(previous)
+    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert folders and files
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folders} == {0o755}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}
 
 
 def test_tampered_file_is_detected(tmp_path):
@@ -94,7 +109,7 @@ KILLED_WRITER = textwrap.dedent(
 
 def test_a_killed_export_leaves_the_previous_one_untouched(tmp_path):
     folder, _ = _publish(tmp_path)
-    digests = {p.name: sha256(p) for p in folder.rglob("*") if p.is_file()}
+    digests = {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()}
     writer = subprocess.Popen(
         [sys.executable, "-c", KILLED_WRITER, str(tmp_path)],
         cwd=REPO,
@@ -110,6 +125,6 @@ def test_a_killed_export_leaves_the_previous_one_untouched(tmp_path):
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait()
     assert writer.returncode == -signal.SIGKILL
-    assert {p.name: sha256(p) for p in folder.rglob("*") if p.is_file()} == digests
+    assert {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()} == digests
     assert (tmp_path / "latest").resolve() == folder.resolve()
     read_latest(tmp_path)  # still verifies

@@ -19,7 +19,7 @@ from features.engine import (
     with_surrogate_keys,
 )
 from features.ingest import finalize_events
-from features.synthetic import ShopSpec, generate_shop
+from synthetic.shop import ShopSpec, generate_shop
 
 RULES = FeatureRules()
 AS_OF = pd.Timestamp("2025-06-01", tz="UTC")

@@ -8,8 +8,8 @@ import pytest
 from features.definitions import FeatureRules
 from features.engine import compute_features, connect_duckdb, tables_from_frames
 from features.ingest import finalize_events
-from features.reference_pandas import reference_feature_table
-from features.synthetic import ShopSpec, generate_shop
+from synthetic.shop import ShopSpec, generate_shop
+from tests.reference_pandas import reference_feature_table
 
 RULES = FeatureRules()
 SEASONAL_RULES = FeatureRules(seasonal_window_days=90)

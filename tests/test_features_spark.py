@@ -16,7 +16,7 @@ from features.engine import (
     tables_from_frames,
 )
 from features.ingest import finalize_events
-from features.synthetic import ShopSpec, generate_shop
+from synthetic.shop import ShopSpec, generate_shop
 from tests.test_features import AS_OF, HORIZONS, RULES, tiny_customers, tiny_events
 
 pytestmark = [

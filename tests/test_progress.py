@@ -11,7 +11,8 @@ from rich.console import Console
 
 from models.estimators import CalibratedXGBClassifier
 from models.frames import Split
-from models.tuning import SearchSpace, tune
+from models.search_space import SearchSpace
+from models.tuning import tune
 from pipelines.progress import progress_bar
 
 

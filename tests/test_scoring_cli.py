@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipelines.export import sha256
+from pipelines.files import sha256_file
 from tests.conftest import run_in
 
 pytestmark = pytest.mark.slow
@@ -66,7 +66,7 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     folder = _latest(pipeline)
     manifest = json.loads((folder / "manifest.json").read_text())
     for name, digest in manifest["files"].items():
-        assert sha256(folder / name) == digest
+        assert sha256_file(folder / name) == digest
     segments = pd.read_parquet(folder / "segments.parquet")
     assert manifest["rows"] == len(segments)
     assert sum(manifest["counts"]["segment"].values()) == len(segments)
@@ -85,12 +85,12 @@ def test_rescoring_the_same_inputs_is_idempotent(pipeline):
     assert first.returncode == 0, first.stderr
     folder = _latest(pipeline)
     manifest = (folder / "manifest.json").read_text()
-    digests = {p.name: sha256(p) for p in folder.rglob("*") if p.is_file()}
+    digests = {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()}
     again = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)
     assert again.returncode == 0, again.stderr
     assert "(unchanged)" in again.stderr
     assert (folder / "manifest.json").read_text() == manifest
-    assert {p.name: sha256(p) for p in folder.rglob("*") if p.is_file()} == digests
+    assert {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()} == digests
 
 
 def test_explain_prints_scores_segment_and_reasons(pipeline):

@@ -76,7 +76,9 @@ def test_default_rule_table_gives_every_customer_exactly_one_segment():
 def test_rule_table_without_catch_all_is_rejected():
     rules = [{"name": "Champions", "when": {"value_tier": ["vip"]}}]
     with pytest.raises(ValidationError, match="catch-all"):
-        ScoreParams(segments=rules)
+        ScoreParams.model_validate(
+            {**load_params(REPO / "params.yaml").score.model_dump(), "segments": rules}
+        )
     tiers = pd.DataFrame({"value_tier": ["vip", "low"]})
     with pytest.raises(ValueError, match="1 customers match no segment rule"):
         assign_segments(tiers, [SegmentRule("Champions", {"value_tier": ["vip"]})])

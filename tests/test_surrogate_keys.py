@@ -12,8 +12,8 @@ from features import definitions
 from features.contract import CUSTOMER_KEY, EVENT_TYPE_CODE, EVENT_TYPES
 from features.engine import connect_duckdb, load_tables, to_arrow, with_surrogate_keys
 from features.ingest import finalize_events
-from features.synthetic import ShopSpec, generate_shop
 from pipelines.io import write_events_by_month
+from synthetic.shop import ShopSpec, generate_shop
 
 
 def _tables(ids: list[str], event_ids: list[str], types: list[str]):

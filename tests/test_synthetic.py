@@ -13,7 +13,7 @@ from features.contract import (
     MONETARY_EVENT_TYPES,
     SENSITIVE_CUSTOMER_COLUMNS,
 )
-from features.synthetic import DIRTY_KINDS, ShopSpec, SyntheticShop, generate_shop
+from synthetic.shop import DIRTY_KINDS, ShopSpec, SyntheticShop, generate_shop
 
 SPEC = ShopSpec(n_customers=2_000, dirty_fraction=0.01, duplicate_fraction=0.005)
 SEED = 7
