@@ -14,30 +14,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CLASSIFICATION, VALUE = "classification", "value"
+# Tasks: a probability, an amount, or a time to an event (right-censored at the horizon: the label
+# is the days to it within the horizon, +inf when it did not happen; see models.survival).
+CLASSIFICATION, VALUE, SURVIVAL = "classification", "value", "survival"
 MODEL_PREFIX = "segments-"  # MLflow: experiment and registered model per target ("scoring" too)
-LABEL_DTYPE = {CLASSIFICATION: "int8", VALUE: "float64"}  # of each task's label column
-# How the probabilistic model reads a target: P(no order), P(order) or expected value.
-NO_ORDER, ORDER, EXPECTED_VALUE = "no_order", "order", "value"
+LABEL_DTYPE = {CLASSIFICATION: "int8", VALUE: "float64", SURVIVAL: "float64"}
+# How the probabilistic model reads a target: P(no order), P(order), expected value, or the
+# median days to the next order.
+NO_ORDER, ORDER, EXPECTED_VALUE, NEXT_ORDER_DAYS = "no_order", "order", "value", "days"
 
 
 @dataclass(frozen=True)
 class Target:
     name: str
-    task: str  # classification | value
-    orientation: str  # no_order | order | value: what a higher score means, in BG/NBD terms
+    task: str  # classification | value | survival
+    orientation: str  # no_order | order | value | days: what a higher score means, in BG/NBD terms
     headline: str  # the metric the champion and the search are judged by (higher is better)
     label: str  # for the model card; {h} is the horizon, {lookback} the churn lookback
     score_column: str  # export column of the served prediction
-    tier_column: str
-    tier_rule: str  # "threshold" (<name>_high / <name>_medium in TierRules) or "value_shares"
+    tier_column: str | None  # None: no tier
+    tier_rule: str | None  # "threshold" (<name>_high / _medium in TierRules), "value_shares"
     reasons_up_down: tuple[str, str]  # what a positive / negative contribution does
-    prior_column: str  # the bgnbd stage's per-cutoff forecast of this target (a model input)
+    prior_column: str  # the bgnbd stage's per-cutoff forecast of this target
     prior_info: tuple[str, str, str]  # that column's unit, description and reason phrase
+    prior_is_feature: bool  # the column is also a model input (of every target's models)
     candidates: tuple[str, ...]  # simplest first (see models.selection)
     population: str | None = None  # label column that must be true for a row to count
     monotone: dict[str, int] = field(default_factory=dict)  # optional constraints (train.monotone)
     extra_export_columns: tuple[str, ...] = ()  # derived columns exported after the tier
+    baselines: tuple[str, ...] = ("recency", "frequency", "rfm_score", "last_period_spend")
 
     @property
     def registered_model(self) -> str:
@@ -46,7 +51,8 @@ class Target:
 
     @property
     def export_columns(self) -> tuple[str, ...]:
-        return (self.score_column, self.tier_column, *self.extra_export_columns)
+        tier = (self.tier_column,) if self.tier_column else ()
+        return (self.score_column, *tier, *self.extra_export_columns)
 
     @property
     def reason_prefix(self) -> str:
@@ -55,6 +61,14 @@ class Target:
     @property
     def is_value(self) -> bool:
         return self.task == VALUE
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task == CLASSIFICATION
+
+    @property
+    def is_survival(self) -> bool:
+        return self.task == SURVIVAL
 
 
 _PROBABILITY_CANDIDATES = ("probabilistic", "rfm", "boosted_prior", "xgboost")
@@ -74,6 +88,7 @@ TARGETS: dict[str, Target] = {
             tier_rule="threshold",
             reasons_up_down=("raises churn risk", "lowers churn risk"),
             prior_column="bgnbd_p_no_order_churn",
+            prior_is_feature=True,
             prior_info=(
                 "probability",
                 "BG/NBD probability of no order in the churn horizon",
@@ -96,6 +111,7 @@ TARGETS: dict[str, Target] = {
             tier_rule="threshold",
             reasons_up_down=("makes a purchase likelier", "makes a purchase less likely"),
             prior_column="bgnbd_p_no_order_propensity",
+            prior_is_feature=True,
             prior_info=(
                 "probability",
                 "BG/NBD probability of no order in the propensity horizon",
@@ -116,6 +132,7 @@ TARGETS: dict[str, Target] = {
             tier_rule="value_shares",
             reasons_up_down=("raises expected value", "lowers expected value"),
             prior_column="bgnbd_expected_value",
+            prior_is_feature=True,
             prior_info=(
                 "currency",
                 "BG/NBD x Gamma-Gamma expected spend in the value horizon",

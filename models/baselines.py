@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.targets import NO_ORDER, spec
+from features.targets import NEXT_ORDER_DAYS, NO_ORDER, spec
 from models.probabilistic import RFM_INPUTS, BGNBDParams, target_prediction
 from models.scorers import prior_from_columns
 
@@ -44,13 +44,15 @@ def baseline_scores(
     columns were computed at a shorter training horizon."""
     entry = spec(target)
     recent_spend = X["spend_365d"] * horizon_days / 365 if entry.is_value else X["spend_90d"]
-    sign = -1.0 if entry.orientation == NO_ORDER else 1.0
-    scores = {
-        "recency": sign * -X["days_since_last_order"],
-        "frequency": sign * X["orders_total"],
-        "rfm_score": sign * rfm_score(X),
-        "last_period_spend": sign * recent_spend,
+    # Churn and days to the next order grow as buying fades: the simple scores flip sign.
+    sign = -1.0 if entry.orientation in (NO_ORDER, NEXT_ORDER_DAYS) else 1.0
+    simple = {
+        "recency": lambda: sign * -X["days_since_last_order"],
+        "frequency": lambda: sign * X["orders_total"],
+        "rfm_score": lambda: sign * rfm_score(X),
+        "last_period_spend": lambda: sign * recent_spend,
     }
+    scores = {name: simple[name]() for name in entry.baselines}
     name = "bgnbd_gamma_gamma" if entry.is_value else "bgnbd"
     if bgnbd_params is not None:
         Z = X[list(RFM_INPUTS)].to_numpy(dtype=float)
@@ -58,6 +60,8 @@ def baseline_scores(
         scores[name] = pd.Series(forecast)
     else:  # the bgnbd stage's forecast at the rows' own cutoff
         scores[name] = pd.Series(prior_from_columns(target, X), index=X.index)
+    if entry.is_survival:  # customers a score cannot place wait longest
+        return {name: -_lowest_when_missing(-score) for name, score in scores.items()}
     probabilities = {"bgnbd", "bgnbd_gamma_gamma"}  # valid values are >= 0: missing means 0
     return {
         name: _lowest_when_missing(score, 0.0 if name in probabilities else None)

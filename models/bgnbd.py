@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import FeatureInfo
-from features.targets import EXPECTED_VALUE, NO_ORDER, ORDER, TARGETS
+from features.targets import EXPECTED_VALUE, NEXT_ORDER_DAYS, NO_ORDER, ORDER, TARGETS
 from models.probabilistic import (
     RFM_INPUTS,
     BGNBDParams,
@@ -32,7 +32,12 @@ EXPECTED_ORDERS = FeatureInfo(
     "{value:.1f} orders expected (BG/NBD)",
 )
 # What the stage stores per target: probabilities as P(no order) (propensity reads 1 - it).
-_STORED = {NO_ORDER: NO_ORDER, ORDER: NO_ORDER, EXPECTED_VALUE: EXPECTED_VALUE}
+_STORED = {
+    NO_ORDER: NO_ORDER,
+    ORDER: NO_ORDER,
+    EXPECTED_VALUE: EXPECTED_VALUE,
+    NEXT_ORDER_DAYS: NEXT_ORDER_DAYS,
+}
 
 
 def _catalogue():

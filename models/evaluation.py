@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.targets import spec
+from features.targets import CLASSIFICATION, SURVIVAL, VALUE, spec
 from models.metrics import (
+    ALL_METRICS,
     CLASSIFICATION_METRICS,
     HIGHER_IS_BETTER,
     RANKING_CLASSIFICATION,
+    RANKING_SURVIVAL,
     RANKING_VALUE,
+    SURVIVAL_METRICS,
     VALUE_METRICS,
     bootstrap_indices,
     metric_with_interval,
@@ -30,6 +33,12 @@ from models.metrics import (
 # candidate scorer is calibrated, so full metrics apply to it.
 PROBABILITY_SCORES = frozenset({"oracle", "bgnbd"})
 VALUE_SCORES = frozenset({"oracle", "bgnbd_gamma_gamma", "last_period_spend"})
+DAYS_SCORES = frozenset({"oracle", "bgnbd"})  # predicted medians, in days
+_BY_TASK = {  # full metrics, the ranking-only ones, and the baselines the full set applies to
+    CLASSIFICATION: (CLASSIFICATION_METRICS, RANKING_CLASSIFICATION, PROBABILITY_SCORES),
+    VALUE: (VALUE_METRICS, RANKING_VALUE, VALUE_SCORES),
+    SURVIVAL: (SURVIVAL_METRICS, RANKING_SURVIVAL, DAYS_SCORES),
+}
 
 
 @dataclass
@@ -61,14 +70,7 @@ class Evaluation:
 
 
 def _metrics_for(target: str, score_name: str, candidates) -> dict:
-    if not spec(target).is_value:
-        full, ranking, calibrated = (
-            CLASSIFICATION_METRICS,
-            RANKING_CLASSIFICATION,
-            PROBABILITY_SCORES,
-        )
-    else:
-        full, ranking, calibrated = VALUE_METRICS, RANKING_VALUE, VALUE_SCORES
+    full, ranking, calibrated = _BY_TASK[spec(target).task]
     if score_name in calibrated or score_name in candidates:
         return full
     return {name: full[name] for name in ranking}
@@ -97,7 +99,7 @@ def evaluate_scores(
     baselines = [s for s in scores if s not in candidates and s != "oracle"]
     at_headline = table[(table["metric"] == headline) & table["score"].isin(baselines)]
     best = at_headline.sort_values("value", ascending=not HIGHER_IS_BETTER[headline]).iloc[0]
-    metric = (CLASSIFICATION_METRICS | VALUE_METRICS)[headline]
+    metric = ALL_METRICS[headline]
     sign = 1.0 if HIGHER_IS_BETTER[headline] else -1.0
 
     def compare(a: str, b: str) -> dict:
@@ -108,7 +110,8 @@ def evaluate_scores(
         return {"value": -diff["value"], "ci_low": -diff["ci_high"], "ci_high": -diff["ci_low"]}
 
     differences = {name: compare(name, best["score"]) for name in candidates}
-    positives = float(y.mean()) if not spec(target).is_value else float(y.sum())
+    task = spec(target).task  # the rate, the total, or the share who ordered within H
+    positives = float({CLASSIFICATION: y.mean, VALUE: y.sum, SURVIVAL: np.isfinite(y).mean}[task]())
     return Evaluation(
         target,
         headline,

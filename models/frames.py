@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import KEY_COLUMNS
-from features.targets import spec
+from features.targets import TARGETS, spec
 
 
 @dataclass(frozen=True)
@@ -97,14 +97,17 @@ def modelling_cutoffs(
 
 
 def predict_target(target: str, model, X: pd.DataFrame) -> np.ndarray:
-    """The model's score oriented like the target: P(label) for classifiers, value for CLTV."""
-    if spec(target).is_value:
-        return model.predict(X)
-    return model.predict_proba(X)[:, 1]
+    """The model's score oriented like the target: P(label) for classifiers, the value or the
+    (median) days otherwise."""
+    if spec(target).is_classification:
+        return model.predict_proba(X)[:, 1]
+    return model.predict(X)
 
 
 def feature_columns(features: pd.DataFrame) -> list[str]:
-    return [c for c in features.columns if c not in KEY_COLUMNS]
+    """Model inputs: every column but the keys and the BG/NBD forecasts that are not inputs."""
+    excluded = {*KEY_COLUMNS, *(t.prior_column for t in TARGETS.values() if not t.prior_is_feature)}
+    return [c for c in features.columns if c not in excluded]
 
 
 def eligible_rows(joined: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -132,7 +135,7 @@ def make_split(
     rows = eligible_rows(joined, target).sort_values(list(KEY_COLUMNS), kind="stable")
     rows = rows.reset_index(drop=True)
     X = as_model_input(rows[feature_columns(features)])
-    y = rows[target].astype(float if spec(target).is_value else int)
+    y = rows[target].astype(int if spec(target).is_classification else float)
     return Split(X, y, rows[list(KEY_COLUMNS)])
 
 

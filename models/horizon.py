@@ -40,7 +40,7 @@ def rescale(
 ) -> np.ndarray:
     """A forecast for ``trained_days`` carried to ``served_days`` (see the module docstring)."""
     prediction = np.asarray(prediction, float)
-    if served_days == trained_days:
+    if served_days == trained_days or spec(target).is_survival:  # a median does not depend on H
         return prediction
     factor = served_days / trained_days
     buyer = summarize(np.asarray(Z, float)).buyer if params is not None else np.zeros(len(Z), bool)
@@ -89,12 +89,12 @@ class ServedAtHorizon(BaseEstimator):
             inner + [c for c in RFM_INPUTS if c not in inner], dtype=object
         )
         self.params_ = BGNBDParams.from_dict(self.bgnbd_params) if self.bgnbd_params else None
-        if not spec(self.target).is_value:
+        if spec(self.target).is_classification:
             self.classes_ = np.array([0, 1])
         return self
 
     def _trained(self, X: pd.DataFrame) -> np.ndarray:
-        if spec(self.target).is_value:
+        if not spec(self.target).is_classification:
             return self.model.predict(X)
         return self.model.predict_proba(X)[:, 1]
 
@@ -107,7 +107,7 @@ class ServedAtHorizon(BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if spec(self.target).is_value:
+        if not spec(self.target).is_classification:
             return self._served(X, self._trained(X))
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 

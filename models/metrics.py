@@ -2,7 +2,8 @@
 
 Classification (churn, propensity): ROC AUC, PR AUC, Brier, expected calibration error,
 top-decile lift. Value (CLTV): normalized Gini, Spearman, decile MAPE, aggregate bias,
-share of value captured by the predicted top 10%.
+share of value captured by the predicted top 10%. Days to the next order: concordance index and
+how close the predicted medians are to medians (`models.survival`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from models.survival import concordance_index, median_calibration_error, median_coverage
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -98,6 +101,13 @@ VALUE_METRICS: dict[str, Metric] = {
     "top10_value_share": top10_value_share,
 }
 RANKING_VALUE = ("normalized_gini", "spearman", "top10_value_share")
+SURVIVAL_METRICS: dict[str, Metric] = {
+    "concordance": concordance_index,
+    "median_coverage": median_coverage,
+    "median_calibration_error": median_calibration_error,
+}
+RANKING_SURVIVAL = ("concordance",)
+ALL_METRICS: dict[str, Metric] = CLASSIFICATION_METRICS | VALUE_METRICS | SURVIVAL_METRICS
 HIGHER_IS_BETTER = {
     "roc_auc": True,
     "pr_auc": True,
@@ -109,6 +119,8 @@ HIGHER_IS_BETTER = {
     "decile_mape": False,
     "aggregate_bias_pct": False,
     "top10_value_share": True,
+    "concordance": True,
+    "median_calibration_error": False,
 }
 
 

@@ -120,6 +120,35 @@ def expected_value(params: BGNBDParams, s: Summary, t: float) -> np.ndarray:
     return expected_orders(params, s, t) * expected_spend(params, s)
 
 
+MIN_DAYS = 0.01  # the shortest median searched for
+_LOG_DAYS_TOLERANCE = 1e-9  # the bisection stops at this width in log-days (about 34 halvings)
+CAP_HORIZONS = 4  # medians longer than this many horizons are reported as that (likely gone)
+
+
+def bgnbd_median_days(
+    params: BGNBDParams, s: Summary, horizon_days: float, cap_days: float
+) -> np.ndarray:
+    """BG/NBD median days to the next order: the t with P(no order in (T, T + t]) = 0.5.
+
+    Vectorised bisection on log t between `MIN_DAYS` and ``cap_days``. Customers with P(no order
+    in cap_days) >= 0.5 (likely gone) get ``cap_days``; non-buyers (``s.buyer`` False) NaN.
+    ``cap_days`` must be at least ``horizon_days``, so that the cap never lands inside the window
+    the labels observe (it would bias `median_calibration`).
+    """
+    if cap_days < horizon_days:
+        raise ValueError(f"cap_days={cap_days} is below horizon_days={horizon_days}")
+    low = np.full(len(s.x), np.log(MIN_DAYS))
+    high = np.full(len(s.x), np.log(cap_days))
+    steps = int(np.ceil(np.log2((np.log(cap_days) - np.log(MIN_DAYS)) / _LOG_DAYS_TOLERANCE)))
+    for _ in range(steps):
+        middle = (low + high) / 2
+        not_yet = p_no_order(params, s, np.exp(middle)) > 0.5
+        low, high = np.where(not_yet, middle, low), np.where(not_yet, high, middle)
+    days = np.exp((low + high) / 2)
+    days = np.where(p_no_order(params, s, cap_days) >= 0.5, cap_days, days)
+    return np.where(s.buyer, days, np.nan)
+
+
 # --- what each target reads from the model -------------------------------------------------------
 
 
@@ -127,7 +156,8 @@ def target_prediction(params: BGNBDParams, kind: str, horizon_days: float, Z) ->
     """The model's forecast for a target, NaN where it does not apply (no order yet).
 
     ``kind``: "no_order" (P(no order in the horizon): churn), "order" (P(at least one order):
-    propensity), "value" (expected spend in the horizon: CLTV).
+    propensity), "value" (expected spend in the horizon: CLTV), "days" (median days to the next
+    order, capped at `CAP_HORIZONS` horizons: next order).
     """
     s = summarize(np.asarray(Z, float))
     if kind == "no_order":
@@ -136,7 +166,9 @@ def target_prediction(params: BGNBDParams, kind: str, horizon_days: float, Z) ->
         return 1.0 - p_no_order(params, s, horizon_days)
     if kind == "value":
         return expected_value(params, s, horizon_days)
-    raise ValueError(f"unknown prediction kind {kind!r}; expected no_order, order or value")
+    if kind == "days":
+        return bgnbd_median_days(params, s, horizon_days, CAP_HORIZONS * horizon_days)
+    raise ValueError(f"unknown prediction kind {kind!r}; expected no_order, order, value or days")
 
 
 def horizon_ratio(

@@ -33,21 +33,24 @@ from features.targets import NO_ORDER, ORDER, spec
 from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor, inverse_platt
 from models.explain import tree_contributions
 from models.probabilistic import (
+    CAP_HORIZONS,
     RFM_INPUTS,
     BGNBDParams,
     exact_shapley,
     reference_customer,
     target_prediction,
 )
+from models.survival import median_calibration
 
 _EPS = 1e-6
 VALUE_FLOOR = 0.01  # expected values below this are floored before taking the log
 
 
 def to_margin(target: str, prediction: np.ndarray) -> np.ndarray:
-    """Log-odds of a probability, or log of a value: the space boosting and reasons work in."""
+    """Log-odds of a probability, or log of a value or of days: the space boosting and reasons
+    work in."""
     prediction = np.asarray(prediction, float)
-    if spec(target).is_value:
+    if not spec(target).is_classification:
         return np.log(np.maximum(prediction, VALUE_FLOOR))
     p = np.clip(prediction, _EPS, 1 - _EPS)
     return np.log(p) - np.log1p(-p)
@@ -58,6 +61,15 @@ def prior_from_columns(target: str, X: pd.DataFrame) -> np.ndarray:
     entry = spec(target)
     column = X[entry.prior_column].to_numpy(dtype=float)
     return 1.0 - column if entry.orientation == ORDER else column  # the stage stores P(no order)
+
+
+def median_scale(y: np.ndarray, days: np.ndarray, horizon_days: float) -> float:
+    """The factor on predicted medians that makes about half of the customers order by theirs
+    (`models.survival.median_calibration`), searched on a log grid from 1/8 to 8."""
+    grid = np.exp(np.linspace(np.log(1 / 8), np.log(8), 97))
+    coverage = np.array([median_calibration(y, days * f, horizon_days) for f in grid])
+    gaps = np.abs(np.nan_to_num(coverage, nan=1.0) - 0.5)
+    return float(grid[int(np.argmin(gaps))])
 
 
 def _fill(prediction: np.ndarray, value: float) -> np.ndarray:
@@ -97,7 +109,7 @@ class _Explained(BaseEstimator):
         return np.asarray(prediction, float)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        if spec(self.target).is_value:
+        if not spec(self.target).is_classification:
             return self._predict(self._inputs(X))
         return (self._predict(self._inputs(X)) >= 0.5).astype(int)
 
@@ -105,10 +117,11 @@ class _Explained(BaseEstimator):
 class ProbabilisticScorer(_Explained):
     """BG/NBD (+ Gamma-Gamma) with fixed parameters, calibrated on validation data.
 
-    Classification: Platt scaling of the log-odds; value: one scale factor. Customers the model
-    does not apply to (no order yet) get the observed mean value of such customers, or, for
-    probabilities, their observed rate capped at the lowest forecast of the others (so they rank
-    last, as in the BG/NBD baseline).
+    Classification: Platt scaling of the log-odds; value: one scale factor; days to the next
+    order: one scale factor that makes half of the validation customers order by their predicted
+    median. Customers the model does not apply to (no order yet) get the observed mean value of
+    such customers, or, for probabilities, their observed rate capped at the lowest forecast of
+    the others (so they rank last, as in the BG/NBD baseline), or the longest wait (the cap).
     Reasons explain the uncalibrated log-odds (or log value) over frequency, recency, age and
     average spend; calibration is monotone, so a reason that raises one raises the other.
     """
@@ -129,12 +142,16 @@ class ProbabilisticScorer(_Explained):
         prior = prior_from_columns(self.target, X_cal)
         self.unapplied_ = _unapplied_mean(y_cal, prior)
         applied = prior[np.isfinite(prior)]
-        if not spec(self.target).is_value and len(applied):
+        if spec(self.target).is_survival:
+            self.unapplied_ = CAP_HORIZONS * float(self.horizon_days)
+        elif spec(self.target).is_classification and len(applied):
             # Rank them below every customer the model applies to, as the BG/NBD baseline does
             # (a tied block in the middle costs PR AUC), at their observed rate if it is lower.
             self.unapplied_ = min(self.unapplied_, float(applied.min()))
         margin = to_margin(self.target, _fill(prior, self.unapplied_))
-        if spec(self.target).is_value:
+        if spec(self.target).is_survival:
+            self.scale_ = median_scale(y_cal, np.exp(margin), self.horizon_days)
+        elif spec(self.target).is_value:
             total = np.exp(margin).sum()
             self.scale_ = float(y_cal.sum() / total) if total > 0 else 1.0
         else:
@@ -151,12 +168,12 @@ class ProbabilisticScorer(_Explained):
 
     def _predict(self, Z: np.ndarray) -> np.ndarray:
         margin = self._explained(Z)
-        if spec(self.target).is_value:
+        if not spec(self.target).is_classification:
             return self.scale_ * np.exp(margin)
         return self.calibrator_.predict_proba(margin.reshape(-1, 1))[:, 1]
 
     def reason_value(self, prediction: np.ndarray) -> np.ndarray:
-        if spec(self.target).is_value:
+        if not spec(self.target).is_classification:
             return np.log(np.maximum(np.asarray(prediction, float), 1e-12) / self.scale_)
         return inverse_platt(self.calibrator_, prediction)
 
@@ -185,7 +202,7 @@ class RFMScorer(_Explained):
             increasing=spec(self.target).orientation != NO_ORDER, out_of_bounds="clip"
         ).fit(self.score(Z), np.asarray(y_cal, float))
         self.reference_ = reference_customer(X_cal, self.inputs)
-        if not spec(self.target).is_value:
+        if spec(self.target).is_classification:
             self.classes_ = np.array([0, 1])
         return self
 

@@ -24,6 +24,7 @@ from models.scorers import (
     ProbabilisticScorer,
     RFMScorer,
 )
+from models.survival import AFTRegressor
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def make_scorer(
     if candidate == "boosted_prior":
         kind = PriorBoostedRegressor if value else PriorBoostedClassifier
         return kind(target, prior, horizon_days, **settings, random_state=seed)
+    if candidate == "xgboost" and spec(target).is_survival:
+        return AFTRegressor(horizon_days, **settings, random_state=seed)
     if candidate == "xgboost":
         kind = TweedieCLTVRegressor if value else CalibratedXGBClassifier
         return kind(**settings, random_state=seed)

@@ -10,7 +10,8 @@ right-censored at H. Predictions are predicted *median* days to the next order; 
   predicted median?
 - `AFTRegressor`: XGBoost with the accelerated-failure-time objective, exact additive reasons in
   log-days;
-- `bgnbd_median_days`: the BG/NBD-implied median time to the next order.
+(The BG/NBD-implied median, `models.probabilistic.bgnbd_median_days`, is the probabilistic
+candidate and baseline.)
 """
 
 from __future__ import annotations
@@ -24,11 +25,8 @@ from scipy.stats import kendalltau
 from sklearn.base import RegressorMixin
 
 from models.estimators import _EncodedBooster
-from models.probabilistic import BGNBDParams, Summary, p_no_order
 
 AFT_DISTRIBUTIONS = ("normal", "logistic")  # symmetric in log-time: exp(margin) is the median
-MIN_DAYS = 0.01  # the shortest BG/NBD median searched for
-_LOG_DAYS_TOLERANCE = 1e-9  # the bisection stops at this width in log-days (about 34 halvings)
 _ROWS_PER_CHUNK = 20_000  # rows per leaf-index matrix when summing trees in float64
 
 
@@ -110,6 +108,19 @@ def median_calibration(y, predicted_days, horizon_days: float) -> float:
     if not judged.any():
         return float("nan")
     return float(np.mean(y[judged] <= predicted[judged]))
+
+
+def median_coverage(y, predicted_days) -> float:
+    """`median_calibration` at the horizon the labels show (the longest observed wait), for the
+    metric table and its bootstrap, where only labels and predictions are at hand."""
+    y = check_labels(y)
+    finite = y[np.isfinite(y)]
+    return median_calibration(y, predicted_days, finite.max()) if len(finite) else float("nan")
+
+
+def median_calibration_error(y, predicted_days) -> float:
+    """|`median_coverage` - 0.5|: 0 for calibrated medians (lower is better)."""
+    return abs(median_coverage(y, predicted_days) - 0.5)
 
 
 def median_calibration_table(y, predicted_days, horizon_days: float, bins: int = 5) -> pd.DataFrame:
@@ -290,30 +301,3 @@ def kaplan_meier_median(values: np.ndarray, observed: np.ndarray) -> float:
     survival = np.cumprod(np.where(observed[order], 1 - 1 / at_risk, 1.0))
     reached = np.flatnonzero(survival <= 0.5)
     return float(values[order][reached[0]]) if len(reached) else 0.0
-
-
-# --- BG/NBD --------------------------------------------------------------------------------------
-
-
-def bgnbd_median_days(
-    params: BGNBDParams, s: Summary, horizon_days: float, cap_days: float
-) -> np.ndarray:
-    """BG/NBD median days to the next order: the t with P(no order in (T, T + t]) = 0.5.
-
-    Vectorised bisection on log t between `MIN_DAYS` and ``cap_days``. Customers with P(no order
-    in cap_days) >= 0.5 (likely gone) get ``cap_days``; non-buyers (``s.buyer`` False) NaN.
-    ``cap_days`` must be at least ``horizon_days``, so that the cap never lands inside the window
-    the labels observe (it would bias `median_calibration`).
-    """
-    if cap_days < horizon_days:
-        raise ValueError(f"cap_days={cap_days} is below horizon_days={horizon_days}")
-    low = np.full(len(s.x), np.log(MIN_DAYS))
-    high = np.full(len(s.x), np.log(cap_days))
-    steps = int(np.ceil(np.log2((np.log(cap_days) - np.log(MIN_DAYS)) / _LOG_DAYS_TOLERANCE)))
-    for _ in range(steps):
-        middle = (low + high) / 2
-        not_yet = p_no_order(params, s, np.exp(middle)) > 0.5
-        low, high = np.where(not_yet, middle, low), np.where(not_yet, high, middle)
-    days = np.exp((low + high) / 2)
-    days = np.where(p_no_order(params, s, cap_days) >= 0.5, cap_days, days)
-    return np.where(s.buyer, days, np.nan)

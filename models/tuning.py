@@ -18,17 +18,12 @@ import xgboost as xgb
 
 from features.targets import spec
 from models.frames import Split, predict_target
-from models.metrics import average_precision_score, normalized_gini, roc_auc_score
+from models.metrics import ALL_METRICS
 from models.search_space import SearchSpace
-
-_HEADLINE_FN = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
 
 
 def headline_score(target: str, y, prediction) -> float:
-    name = spec(target).headline
-    if name == "normalized_gini":
-        return normalized_gini(np.asarray(y), np.asarray(prediction))
-    return float(_HEADLINE_FN[name](np.asarray(y), np.asarray(prediction)))
+    return float(ALL_METRICS[spec(target).headline](np.asarray(y), np.asarray(prediction)))
 
 
 def suggest(trial: optuna.Trial, target: str, space: SearchSpace) -> dict:
@@ -74,6 +69,19 @@ def study_name(target: str, data_fingerprint: str, params: dict) -> str:
     return f"{target}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
+def _study(name: str, storage: str, seed: int) -> optuna.Study:
+    """The stored study of this name (resumed), or a new one: seeded TPE, median pruning."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=50),
+    )
+
+
 def tune(
     target: str,
     folds: list[tuple[Split, Split]],
@@ -92,15 +100,7 @@ def tune(
     ``folds``: (train, validation) pairs, the most recent first; ``build(settings)`` returns an
     unfitted estimator. ``on_trial(finished, n_trials)`` is called before the first trial and
     after each one."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=5),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=50),
-    )
+    study = _study(name, storage, seed)
 
     def objective(trial: optuna.Trial) -> float:
         settings = suggest(trial, target, space)

@@ -12,10 +12,16 @@ import pytest
 from sklearn.base import clone
 
 from models.metrics import bootstrap_indices, metric_with_interval
-from models.probabilistic import RFM_INPUTS, BGNBDParams, Summary, p_no_order, summarize
+from models.probabilistic import (
+    RFM_INPUTS,
+    BGNBDParams,
+    Summary,
+    bgnbd_median_days,
+    p_no_order,
+    summarize,
+)
 from models.survival import (
     AFTRegressor,
-    bgnbd_median_days,
     concordance_index,
     kaplan_meier_median,
     median_calibration,
