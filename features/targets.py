@@ -43,6 +43,7 @@ class Target:
     monotone: dict[str, int] = field(default_factory=dict)  # optional constraints (train.monotone)
     extra_export_columns: tuple[str, ...] = ()  # derived columns exported after the tier
     baselines: tuple[str, ...] = ("recency", "frequency", "rfm_score", "last_period_spend")
+    since_schema: str = "1.0"  # export schema version that added its columns (later: appended)
 
     @property
     def registered_model(self) -> str:
@@ -156,6 +157,13 @@ def spec(name: str) -> Target:
 
 def target_names() -> tuple[str, ...]:
     return tuple(TARGETS)
+
+
+def schema_version() -> str:
+    """The export schema: 1.0 plus one minor version per target added since (columns appended)."""
+    return max(
+        (t.since_schema for t in TARGETS.values()), key=lambda v: tuple(map(int, v.split(".")))
+    )
 
 
 def label_columns() -> tuple[str, ...]:

@@ -13,14 +13,24 @@ from models.explain import contributions, top_reasons
 from models.segmentation import SegmentRule, TierRules, assign_segments, assign_tiers, rfm_groups
 
 SCORE_COLUMNS = {name: entry.score_column for name, entry in TARGETS.items()}
-# Export schema, in this order (reason columns follow; see README "For batch jobs").
+
+
+def _target_columns(first: bool) -> list[str]:
+    """Export columns of the schema-1.0 targets (``first``) or of those added since."""
+    chosen = [t for t in TARGETS.values() if (t.since_schema == "1.0") == first]
+    return [column for entry in chosen for column in entry.export_columns]
+
+
+# Export schema, in this order (reason columns follow; see README "For batch jobs"). Columns of
+# targets added after 1.0 come after rfm_group, so positional readers of 1.0 keep working.
 EXPORT_COLUMNS = (
     "customer_id",
     "as_of",
-    *(column for entry in TARGETS.values() for column in entry.export_columns),
+    *_target_columns(first=True),
     "lifecycle",
     "segment",
     "rfm_group",
+    *_target_columns(first=False),
 )
 
 
@@ -66,6 +76,10 @@ def build_export(
         scores[column] = np.round(predictions[target], 6)
     X = X.reset_index(drop=True)
     out = assign_tiers(scores, X, tier_rules)
+    for entry in TARGETS.values():
+        if entry.is_survival:  # the date a predicted wait (days from the cutoff) ends
+            days = pd.to_timedelta(out[entry.score_column], unit="D")
+            out[entry.extra_export_columns[0]] = (out["as_of"] + days).dt.strftime("%Y-%m-%d")
     out["segment"] = assign_segments(out, segment_rules)
     out["rfm_group"] = rfm_groups(X).to_numpy()
     reasons = []

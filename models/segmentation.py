@@ -80,6 +80,8 @@ def assign_tiers(scores: pd.DataFrame, features: pd.DataFrame, rules: TierRules)
         if entry.tier_rule == "threshold":
             high, medium = (getattr(rules, f"{entry.name}_{level}") for level in ("high", "medium"))
             out[entry.tier_column] = _threshold_tier(score, high, medium)
+        elif entry.tier_rule is None:
+            continue
         elif entry.tier_rule == "value_shares":
             out[entry.tier_column] = value_tier(score, rules.value_shares)
             out["value_level"] = out[entry.tier_column].map(VALUE_LEVEL)

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
+from features.targets import TARGETS
 from models.search_space import SearchSpace
 from models.segmentation import SegmentRule, TierRules
 from synthetic.shop import ShopSpec
@@ -106,10 +107,23 @@ class TargetParams(_Strict):
     lookback_days: int | None = None  # churn only: who counts as a customer who can churn
 
 
-class TargetsParams(_Strict):
-    churn: TargetParams = TargetParams(horizon_days=90, lookback_days=365)
-    propensity: TargetParams = TargetParams(horizon_days=30)
-    cltv: TargetParams = TargetParams(horizon_days=365)
+class TargetsParams(BaseModel):
+    """One entry per registered target (features.targets), each named and none unknown."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, TargetParams]
+    churn: TargetParams  # read by name: its lookback defines who can churn
+
+    @model_validator(mode="after")
+    def _registered(self) -> TargetsParams:
+        names = set(self.horizons())
+        if names != set(TARGETS):
+            unknown, missing = sorted(names - set(TARGETS)), sorted(set(TARGETS) - names)
+            raise ValueError(
+                f"targets: unknown {unknown} / missing {missing}; the registered targets "
+                f"(features/targets.py) are {', '.join(TARGETS)}"
+            )
+        return self
 
     def horizons(self) -> dict[str, int]:
         return {name: target.horizon_days for name, target in self}

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.targets import schema_version
 from pipelines.files import replace_dir, replace_symlink, sha256_file, staging_dir
 from pipelines.io import write_json, write_parquet
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = schema_version()
 MANIFEST = "manifest.json"
 
 

@@ -44,3 +44,35 @@ def test_each_headline_metric_rewards_a_perfect_ranking_over_a_reversed_one(name
     perfect = headline_score(name, y, y + 0.01 * pd.Series(range(6)))
     reversed_ = headline_score(name, y, -y)
     assert perfect > reversed_
+
+
+def test_params_must_name_exactly_the_registered_targets(tmp_path):
+    from pipelines.config import load_params
+
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["targets"]["margin"] = {"horizon_days": 30}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ValueError, match=r"unknown \['margin'\].*registered targets"):
+        load_params(path)
+
+
+def test_schema_1_0_targets_keep_their_columns_before_lifecycle():
+    from features.targets import schema_version
+
+    assert EXPORT_COLUMNS[:12] == (
+        "customer_id",
+        "as_of",
+        "churn_probability",
+        "churn_tier",
+        "purchase_probability",
+        "propensity_tier",
+        "predicted_cltv",
+        "value_tier",
+        "value_level",
+        "lifecycle",
+        "segment",
+        "rfm_group",
+    )
+    later = [t for t in TARGETS.values() if t.since_schema != "1.0"]
+    assert schema_version() == ("1.0" if not later else max(t.since_schema for t in later))
