@@ -115,15 +115,16 @@ def fit_params(summary: pd.DataFrame) -> BGNBDParams | None:
 def bgnbd_features(
     features: pd.DataFrame, horizon_days: dict[str, int], params: BGNBDParams | None = None
 ) -> tuple[pd.DataFrame, BGNBDParams | None]:
-    """Per customer: P(no order) in the churn and propensity horizons, expected orders and
-    expected value in the cltv horizon, from parameters fitted on this cutoff's buyers (or the
-    given ``params``). Non-buyers get NaN (the models do not apply to them)."""
+    """Per customer and target, the model's forecast in the target's horizon (`BGNBD_CATALOGUE`),
+    from parameters fitted on this cutoff's buyers (or the given ``params``). Non-buyers get NaN
+    (the models do not apply to them), and so do targets without a horizon here."""
     params = params if params is not None else fit_params(rfm_summary(features))
     out = pd.DataFrame({"customer_id": features["customer_id"].to_numpy()})
+    out = out.assign(**{column: np.nan for column in BGNBD_COLUMNS})
     if params is None:
-        return out.assign(**{column: np.nan for column in BGNBD_COLUMNS}), None
+        return out, None
     Z = features[list(RFM_INPUTS)].to_numpy(dtype=float)
-    for entry in TARGETS.values():
+    for entry in (t for t in TARGETS.values() if t.name in horizon_days):
         horizon = horizon_days[entry.name]
         if entry.is_value:
             out[EXPECTED_ORDERS.name] = expected_orders(params, summarize(Z), horizon)
