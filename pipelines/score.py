@@ -27,22 +27,19 @@ from models.migration import migration, pseudonymise, transition_table
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
 from pipelines.config import Params
+from pipelines.exits import (
+    EXIT_DRIFT,
+    EXIT_NO_DATA,
+    EXIT_NO_MODEL,
+    EXIT_SCHEMA,
+    EXIT_UNWRITABLE,
+    ScoringError,
+)
 from pipelines.features import feature_rules
 from pipelines.progress import progress_bar
 from pipelines.report import segment_report
 
 _STEPS = 9  # the done() calls in run(): what its progress bar counts
-
-
-class ScoringError(RuntimeError):
-    """A refusal with an exit code, a one-line cause and a hint for the operator."""
-
-    def __init__(self, code: int, cause: str, hint: str):
-        super().__init__(cause)
-        self.code, self.cause, self.hint = code, cause, hint
-
-
-EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
 
 
 @dataclass
