@@ -5,7 +5,6 @@ registration with aliases."""
 from __future__ import annotations
 
 import argparse
-import json
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -25,24 +24,20 @@ from models.selection import choose_champion
 from models.tuning import headline_score
 from pipelines.config import Params, load_params
 from pipelines.files import atomic_dir
+from pipelines.inputs import (
+    ingest_report,
+    load_latent,
+    load_modelling_data,
+    load_prior,
+    training_report,
+)
 from pipelines.io import write_json
 from pipelines.progress import progress_bar
-from pipelines.train import load_modelling_data, load_prior
 from synthetic.oracle import oracle_scores
 
 
 def registered_name(target: str) -> str:
     return spec(target).registered_model
-
-
-def load_latent(params: Params) -> pd.DataFrame | None:
-    """The generator's truth, only when the ingested source is the synthetic shop."""
-    source = params.ingest.source.path.resolve()
-    raw_dir = params.paths.raw_dir.resolve()
-    latent = raw_dir / "latent.parquet"
-    if latent.exists() and raw_dir in source.parents:
-        return pd.read_parquet(latent)
-    return None
 
 
 def previous_champion_score(target: str, X: pd.DataFrame, y) -> dict | None:
@@ -176,7 +171,7 @@ def evaluate_target(params: Params, target: str) -> dict:
     features, labels, plan = load_modelling_data(params)
     cutoffs = target_cutoffs(plan, target, params.train.max_training_snapshots)
     holdout = make_split(features, labels, target, [cutoffs.holdout])
-    trained = json.loads((params.paths.reports_dir / "train" / f"{target}.json").read_text())
+    trained = training_report(params, target)
     models = load_candidates(params, target, trained)
     horizons = plan["targets"][target]
     horizon = horizons.get("holdout_horizon_days", horizons["horizon_days"])
@@ -296,11 +291,7 @@ def _log_evaluation(ev: Evaluation, name: str, report: dict, tables, model, X, p
 
 
 def _card_context(params: Params, target: str, cutoffs, trained: dict, horizon: int) -> dict:
-    ingest = (
-        json.loads(params.paths.ingest_report.read_text())
-        if params.paths.ingest_report.exists()
-        else {}
-    )
+    ingest = ingest_report(params)
     return {
         "horizon_days": horizon,
         "lookback": params.targets.churn.lookback_days,

@@ -3,7 +3,6 @@ tiers and segments, explain, guard against drift, and publish a versioned export
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -35,7 +34,14 @@ from pipelines.exits import (
     EXIT_UNWRITABLE,
     ScoringError,
 )
-from pipelines.features import feature_rules
+from pipelines.inputs import (
+    FEATURES,
+    data_fingerprint,
+    evidence,
+    feature_rules,
+    load_features,
+    planned_targets,
+)
 from pipelines.progress import progress_bar
 from pipelines.report import segment_report
 
@@ -100,10 +106,9 @@ def scoring_features(
 def _stored_bgnbd(params: Params, features: pd.DataFrame) -> pd.DataFrame | None:
     """The bgnbd stage's rows for this cutoff, if they were fitted on these same features."""
     as_of = features["as_of"].iloc[0]
-    table = params.paths.features_dir / "features.parquet"
-    if not (params.paths.bgnbd.exists() and table.exists()):
+    if not (params.paths.bgnbd.exists() and (params.paths.features_dir / FEATURES).exists()):
         return None
-    before = rfm_summary(pd.read_parquet(table, filters=[("as_of", "==", as_of)]))
+    before = rfm_summary(load_features(params, as_of))
     now = rfm_summary(features)
     # Parallel sums may differ in the last bits between runs: ids exactly, values closely.
     numbers = ["frequency", "recency", "T", "monetary_value"]
@@ -126,10 +131,8 @@ def add_bgnbd(params: Params, features: pd.DataFrame) -> pd.DataFrame:
     if stored is not None:
         return features.merge(stored, on=["customer_id", "as_of"], how="left")
     horizons = params.targets.horizons()
-    plan_path = params.paths.features_dir / "snapshots.json"
-    if plan_path.exists():  # models may have been trained at shorter horizons than asked
-        plan = json.loads(plan_path.read_text())
-        horizons = {t: training_horizon(e) for t, e in plan["targets"].items()}
+    if planned := planned_targets(params):  # models may be trained at shorter horizons than asked
+        horizons = {t: training_horizon(e) for t, e in planned.items()}
     extra, _ = bgnbd_features(features, horizons)
     extra = extra.drop(columns="customer_id")
     return pd.concat([features, extra.set_index(features.index)], axis=1)
@@ -159,7 +162,7 @@ def _training_cutoffs(champion: Champion) -> list[pd.Timestamp]:
 
 def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) -> dict:
     """PSI of each model's features between its training snapshots (pooled) and this one."""
-    reference = pd.read_parquet(params.paths.features_dir / "features.parquet")
+    reference = load_features(params)
     drift, over = {}, []
     for target, champion in champions.items():
         cutoffs = _training_cutoffs(champion)
@@ -279,27 +282,17 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
 def horizon_plan(params: Params) -> dict:
     """Per target: the horizon it is served at, the one its models were trained at, and whether
     the served horizon was backtested (`features.snapshots`)."""
-    path = params.paths.features_dir / "snapshots.json"
-    plan = json.loads(path.read_text())["targets"] if path.exists() else {}
     return {
         target: {
             "horizon_days": entry["horizon_days"],
             "training_horizon_days": training_horizon(entry),
             "backtested": entry.get("backtested", True),
         }
-        for target, entry in plan.items()
+        for target, entry in planned_targets(params).items()
     }
 
 
-def evidence(params: Params, target: str) -> str | None:
-    """The evaluate stage's verdict: which scorer serves and why, with intervals."""
-    path = params.paths.reports_dir / "evaluate" / f"{target}.json"
-    return json.loads(path.read_text())["verdict"]["message"] if path.exists() else None
-
-
 def provenance(params: Params, champions) -> dict:
-    from pipelines.train import data_fingerprint
-
     return {
         "horizons": horizon_plan(params),
         "models": {

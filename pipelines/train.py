@@ -12,7 +12,6 @@ registration and aliases happen in the ``evaluate`` stage.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import mlflow
@@ -22,7 +21,6 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 from rich.console import Console
 
-from features.catalogue import KEY_COLUMNS
 from features.targets import spec, target_names
 from models import tracking
 from models.frames import (
@@ -35,25 +33,10 @@ from models.horizon import ServedAtHorizon
 from models.selection import CANDIDATES, candidates_for, make_scorer
 from models.tuning import headline_score, study_name, tune
 from pipelines.config import Params, load_params
-from pipelines.files import atomic_dir, fingerprint
+from pipelines.files import atomic_dir
+from pipelines.inputs import data_fingerprint, load_modelling_data, load_prior
 from pipelines.io import write_json
 from pipelines.progress import progress_bar
-
-
-def load_modelling_data(params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Features with the BG/NBD columns joined (only cutoffs that have them), labels, plan."""
-    folder = params.paths.features_dir
-    plan = json.loads((folder / "snapshots.json").read_text())
-    bgnbd = pd.read_parquet(params.paths.bgnbd)
-    features = pd.read_parquet(folder / "features.parquet").merge(
-        bgnbd, on=list(KEY_COLUMNS), how="inner", validate="one_to_one"
-    )
-    return features, pd.read_parquet(folder / "labels.parquet"), plan
-
-
-def data_fingerprint(params: Params) -> str:
-    folder = params.paths.features_dir
-    return fingerprint([folder / "features.parquet", folder / "labels.parquet", params.paths.bgnbd])
 
 
 def _model_settings(params: Params, target: str, best: dict) -> dict:
@@ -89,12 +72,6 @@ def _log_context(params: Params, target: str, candidate: str, folds, sizes: dict
             **{f"rows_{name}": size for name, size in sizes.items()},
         }
     )
-
-
-def load_prior(params: Params, holdout) -> dict | None:
-    """BG/NBD parameters fitted at the target's holdout cutoff (events before it only)."""
-    fitted = json.loads(params.paths.bgnbd_params.read_text())["cutoffs"]
-    return fitted.get(pd.Timestamp(holdout).isoformat())
 
 
 def train_target(params: Params, target: str) -> dict:
