@@ -12,6 +12,7 @@ from pathlib import Path
 
 import mlflow
 import optuna
+import pandas as pd
 from mlflow import MlflowClient
 
 from features.targets import MODEL_PREFIX
@@ -101,3 +102,21 @@ def require_run(run_id: str, remedy: str) -> None:
             f"{mlflow.get_tracking_uri()} (was the store removed or MLFLOW_TRACKING_URI changed?); "
             f"run `{remedy}`"
         ) from error
+
+
+def log_scoring_run(
+    artifact_root: Path, folder: Path, rows: int, moved: dict | None, sample: pd.DataFrame
+) -> None:
+    """A run in the scoring experiment for a new export of ``rows`` customers: its manifest,
+    drift report, segment report and migration, and a sample of rows (ids pseudonymised by the
+    caller)."""
+    experiment_for("scoring", artifact_root)
+    with mlflow.start_run(run_name=f"score-{folder.name}"):
+        mlflow.log_params({"as_of": folder.name, "rows": rows})
+        mlflow.log_artifact(str(folder / "manifest.json"))
+        mlflow.log_artifact(str(folder / "drift.json"))
+        mlflow.log_artifact(str(folder / "report.html"))
+        if moved is not None:
+            mlflow.log_metric("segment_stability_share", moved["stability_share"])
+            mlflow.log_artifacts(str(folder / "migration"), "migration")
+        mlflow.log_table(sample, "segments_sample_pseudonymised.json")
