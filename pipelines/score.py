@@ -13,46 +13,31 @@ from rich.console import Console
 from features.catalogue import KEY_COLUMNS, build_catalogue
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE
-from models.drift import model_drift, refusal
 from models.frames import feature_columns, predict_target
 from models.horizon import HORIZON_CATALOGUE
 from models.migration import pseudonymise
 from models.population import within_population
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
-from pipelines.champions import check_schema, load_models, training_cutoffs
+from pipelines.champions import check_drift, check_schema, load_models
 from pipelines.config import Params, load_params
-from pipelines.exits import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_UNWRITABLE, ScoringError
+from pipelines.exits import EXIT_NO_MODEL, EXIT_UNWRITABLE, ScoringError
 from pipelines.export_contents import assemble
-from pipelines.inputs import feature_rules, load_features
-from pipelines.progress import progress_bar
+from pipelines.inputs import feature_rules
+from pipelines.progress import Steps, progress_bar
 from pipelines.scoring_inputs import add_bgnbd, model_input, scoring_features
 
-_STEPS = 9  # the done() calls in run(): what its progress bar counts
-
-
-def check_drift(params: Params, champions, features: pd.DataFrame, allow: bool) -> dict:
-    """PSI of each model's features between its training snapshots (pooled) and this one;
-    refuses to go on when a shift is over the limit and not allowed (`models.drift`)."""
-    inputs = {
-        target: (list(champion.model.feature_names_in_), training_cutoffs(champion))
-        for target, champion in champions.items()
-    }
-    limits = params.score.drift
-    drift = model_drift(
-        load_features(params), features, inputs, limits.warn_psi, limits.refuse_psi, allow
-    )
-    if (refused := refusal(drift)) is not None:
-        target, column, psi = refused
-        raise ScoringError(
-            EXIT_DRIFT,
-            f"feature drift too large: PSI {psi:.2f} on '{column}' for the {target} model "
-            f"(limit {limits.refuse_psi}); {len(drift['over_limit'])} model features over",
-            "the model was trained on windows unlike today's data: retrain it on recent "
-            "cutoffs, or pass --allow-drift once the shift is understood (PSI per feature "
-            "goes to drift.json of the export)",
-        )
-    return drift
+_FIRST, *_OTHERS = SCORE_COLUMNS  # the order models.scoring explains the targets in
+STEPS = (  # what run() shows on its progress bar, in order: one done() each
+    "loading models",
+    "features at the cutoff",
+    "BG/NBD features",
+    "drift check",
+    f"predictions, tiers, segments; reasons for {_FIRST}",
+    *(f"reasons for {target}" for target in _OTHERS),
+    "writing the export",
+    "logging to MLflow",
+)
 
 
 def score_all(params: Params, features: pd.DataFrame, champions, on_explained=None):
@@ -97,8 +82,7 @@ def _warn_drift(console: Console, drift: dict, targets) -> None:
             console.print(f"[yellow]drift warning[/yellow] ({target}): PSI {psi:.2f} on {column}")
 
 
-def _publish(params: Params, as_of: str, parts) -> tuple[Path, bool]:
-    tables, documents, body, _ = parts
+def _publish(params: Params, as_of: str, tables, documents, body) -> tuple[Path, bool]:
     try:
         return export.publish(params.score.exports_dir, as_of, tables, documents, body)
     except OSError as error:
@@ -107,6 +91,22 @@ def _publish(params: Params, as_of: str, parts) -> tuple[Path, bool]:
             f"cannot write the export: {error}",
             "check --out points at a writable folder with free space",
         ) from error
+
+
+def _features(params: Params, champions, as_of, allow_drift: bool, steps: Steps):
+    """Model input at the cutoff, schema-checked against every champion, and its drift."""
+    features, cutoff = scoring_features(params, pd.Timestamp(as_of, tz="UTC") if as_of else None)
+    steps.done()
+    features = model_input(add_bgnbd(params, features))
+    check_schema(champions, features)
+    steps.done()
+    return features, cutoff, check_drift(params, champions, features, allow_drift)
+
+
+def _log_export(params: Params, folder: Path, segments: pd.DataFrame, moved) -> None:
+    sample = segments[["customer_id", "segment", *SCORE_COLUMNS.values()]].head(1000)
+    sample = sample.assign(customer_id=pseudonymise(sample["customer_id"], _salt(params)))
+    tracking.log_scoring_run(params.mlflow.artifact_root, folder, len(segments), moved, sample)
 
 
 def run(
@@ -124,48 +124,25 @@ def run(
         )
     tracking.configure(params.mlflow.tracking_uri)
     with progress_bar(console) as bar:
-        task = bar.add_task("score: loading models", total=_STEPS)
-
-        def done(next_step: str) -> None:
-            bar.update(task, advance=1, description=f"score: {next_step}")
-
+        steps = Steps(bar, "score", STEPS)
         champions = load_models(alias or params.score.model_alias)
-        done("features at the cutoff")
-        features, cutoff = scoring_features(
-            params, pd.Timestamp(as_of, tz="UTC") if as_of else None
-        )
-        done("BG/NBD features")
-        features = model_input(add_bgnbd(params, features))
-        check_schema(champions, features)
-        done("drift check")
-        drift = check_drift(params, champions, features, allow_drift)
+        steps.done()
+        features, cutoff, drift = _features(params, champions, as_of, allow_drift, steps)
         _warn_drift(console, drift, champions)
-        done("predictions, tiers, segments; reasons for churn")
-        following = dict(zip(SCORE_COLUMNS, [*list(SCORE_COLUMNS)[1:], None], strict=True))
-        segments = score_all(
-            params,
-            features,
-            champions,
-            on_explained=lambda t: done(
-                f"reasons for {following[t]}" if following[t] else "writing the export"
-            ),
-        )
+        steps.done()
+        segments = score_all(params, features, champions, lambda _target: steps.done())
         as_of_text = f"{cutoff:%Y-%m-%d}"
-        parts = assemble(params, segments, drift, champions, as_of_text)
-        folder, changed = _publish(params, as_of_text, parts)
-        done("logging to MLflow")
+        tables, documents, body, moved = assemble(params, segments, drift, champions, as_of_text)
+        folder, changed = _publish(params, as_of_text, tables, documents, body)
+        steps.done()
         if changed:
-            sample = segments[["customer_id", "segment", *SCORE_COLUMNS.values()]].head(1000)
-            sample = sample.assign(customer_id=pseudonymise(sample["customer_id"], _salt(params)))
-            tracking.log_scoring_run(
-                params.mlflow.artifact_root, folder, len(segments), parts[3], sample
-            )
-        done("done")
+            _log_export(params, folder, segments, moved)
+        steps.done()
     console.print(
         f"[bold]score[/bold]: {len(segments):,} customers as of {as_of_text} -> {folder}"
         + ("" if changed else " (unchanged)")
     )
-    return folder, parts[2]
+    return folder, body
 
 
 def main(params_path: str = "params.yaml", **options) -> tuple[Path, dict]:
