@@ -14,8 +14,10 @@ import mlflow
 import optuna
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
-from features.targets import MODEL_PREFIX
+from features.targets import MODEL_PREFIX, spec
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -120,3 +122,45 @@ def log_scoring_run(
             mlflow.log_metric("segment_stability_share", moved["stability_share"])
             mlflow.log_artifacts(str(folder / "migration"), "migration")
         mlflow.log_table(sample, "segments_sample_pseudonymised.json")
+
+
+def signature_frames(model, X: pd.DataFrame):
+    """Input example and signature over the columns the model reads. Every input is optional:
+    scoring covers customers (e.g. never-buyers) for whom a feature is missing even if no
+    training row lacked it."""
+    X = X[list(model.feature_names_in_)]
+    example = X.head(5)
+    output = (
+        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
+    )
+    inputs = Schema(
+        [
+            ColSpec(
+                "double" if pd.api.types.is_numeric_dtype(X[c]) else "string", c, required=False
+            )
+            for c in X.columns
+        ]
+    )
+    return example, ModelSignature(inputs=inputs, outputs=infer_signature(example, output).outputs)
+
+
+def log_model(model, X: pd.DataFrame, target: str):
+    """Log the model to the active run (signature, input example, the target's predict method)."""
+    example, signature = signature_frames(model, X)
+    predict_fn = "predict_proba" if not spec(target).is_value else "predict"
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn=predict_fn,
+        serialization_format="cloudpickle",
+    )
+
+
+def save_model(model, X: pd.DataFrame, path: Path) -> None:
+    """The same model in MLflow format at ``path`` (a folder that must not exist yet)."""
+    example, signature = signature_frames(model, X)
+    mlflow.sklearn.save_model(
+        model, path, signature=signature, input_example=example, serialization_format="cloudpickle"
+    )
