@@ -34,6 +34,7 @@ class PathParams(_Strict):
     models_dir: Path
     optuna_dir: Path
     reports_dir: Path
+    id_salt: Path  # made once by the score stage (owner-only); the environment's salt wins
 
 
 class SourceParams(_Strict):

@@ -4,7 +4,6 @@ tiers and segments, explain, guard against drift, and publish a versioned export
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +22,7 @@ from pipelines.champions import check_drift, check_schema, load_models
 from pipelines.config import Params, load_params
 from pipelines.exits import EXIT_NO_MODEL, EXIT_UNWRITABLE, ScoringError
 from pipelines.export_contents import assemble
+from pipelines.files import kept_secret
 from pipelines.inputs import feature_rules
 from pipelines.progress import Steps, progress_bar
 from pipelines.scoring_inputs import add_bgnbd, model_input, scoring_features
@@ -64,15 +64,10 @@ def score_all(params: Params, features: pd.DataFrame, champions, on_explained=No
     )
 
 
-def _salt(params: Params) -> str:
-    salt = os.environ.get(params.score.id_salt_env)
-    if salt:
-        return salt
-    path = params.paths.validated_dir.parent / ".id_salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(16))
-    return path.read_text().strip()
+def id_salt(params: Params) -> str:
+    """The salt of customer ids sent to MLflow: the environment's (``score.id_salt_env``), else
+    the one kept in ``paths.id_salt`` (made on first use)."""
+    return os.environ.get(params.score.id_salt_env) or kept_secret(params.paths.id_salt)
 
 
 def _warn_drift(console: Console, drift: dict, targets) -> None:
@@ -105,7 +100,7 @@ def _features(params: Params, champions, as_of, allow_drift: bool, steps: Steps)
 
 def _log_export(params: Params, folder: Path, segments: pd.DataFrame, moved) -> None:
     sample = segments[["customer_id", "segment", *SCORE_COLUMNS.values()]].head(1000)
-    sample = sample.assign(customer_id=pseudonymise(sample["customer_id"], _salt(params)))
+    sample = sample.assign(customer_id=pseudonymise(sample["customer_id"], id_salt(params)))
     tracking.log_scoring_run(params.mlflow.artifact_root, folder, len(segments), moved, sample)
 
 
@@ -146,7 +141,9 @@ def run(
 
 
 def main(params_path: str = "params.yaml", **options) -> tuple[Path, dict]:
-    return run(load_params(params_path), **options)
+    params = load_params(params_path)
+    kept_secret(params.paths.id_salt)  # the stage's declared output, even if the env salt is used
+    return run(params, **options)
 
 
 if __name__ == "__main__":
