@@ -196,19 +196,7 @@ def assemble_features(
     slot_of_row = np.cumsum(known) - 1
     n = int(known.sum())
     counts = set(count_columns(base_columns(rules)))
-    values: dict[str, np.ndarray] = {}
-
-    slots = slot_of_row[seen]
-    codes = activity[EVENT_TYPE_CODE].to_numpy()
-    per_type = {  # n_<w>d counts and days_since_last, per (key, type) row
-        c: _numbers(activity[c], count=c != "days_since_last") for c in activity.column_names[2:]
-    }
-    for kind in ACTIVITY_TYPES:
-        mine = codes == EVENT_TYPES.index(kind)
-        names = {f"n_{w}d": f"{kind}_{w}d" for w in rules.activity_windows_days}
-        names["days_since_last"] = f"days_since_last_{kind}"
-        for column, name in names.items():
-            values[name] = _placed(per_type[column][mine], slots[mine], n, name in counts)
+    values = _activity_values(activity, slot_of_row[seen], n, rules, counts)
     for query in (queries.purchases, queries.active_days):
         table = con.to_pyarrow(query)  # customers with events before the cutoff: all known
         slots = slot_of_row[_rows(keys, table[CUSTOMER_KEY].to_numpy())]
@@ -229,6 +217,25 @@ def assemble_features(
     }
     order = [*base_columns(rules), "tenure_days", *derived]
     return _sorted_by_id(pa.table({name: columns[name] for name in order}).to_pandas())
+
+
+def _activity_values(
+    activity: pa.Table, slots: np.ndarray, n: int, rules: FeatureRules, counts: set[str]
+) -> dict[str, np.ndarray]:
+    """Per activity type, its window counts and days since the last one, at each customer's
+    slot (``slots``: the slot of each ``activity`` row, which is one (key, type) pair)."""
+    values: dict[str, np.ndarray] = {}
+    codes = activity[EVENT_TYPE_CODE].to_numpy()
+    per_type = {  # n_<w>d counts and days_since_last, per (key, type) row
+        c: _numbers(activity[c], count=c != "days_since_last") for c in activity.column_names[2:]
+    }
+    for kind in ACTIVITY_TYPES:
+        mine = codes == EVENT_TYPES.index(kind)
+        names = {f"n_{w}d": f"{kind}_{w}d" for w in rules.activity_windows_days}
+        names["days_since_last"] = f"days_since_last_{kind}"
+        for column, name in names.items():
+            values[name] = _placed(per_type[column][mine], slots[mine], n, name in counts)
+    return values
 
 
 def _rows(customer_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:

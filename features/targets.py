@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 # Tasks: a probability, an amount, or a time to an event (right-censored at the horizon: the label
 # is the days to it within the horizon, +inf when it did not happen; see models.survival).
 CLASSIFICATION, VALUE, SURVIVAL = "classification", "value", "survival"
@@ -170,3 +172,34 @@ def label_columns() -> tuple[str, ...]:
     """The label table's columns besides the keys: populations, then every target's label."""
     populations = [t.population for t in TARGETS.values() if t.population]
     return (*dict.fromkeys(populations), *TARGETS)
+
+
+# --- params.yaml's `targets` section: a horizon per registered target ---------------------------
+
+
+class TargetParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    horizon_days: int = Field(ge=1)
+    lookback_days: int | None = None  # churn only: who counts as a customer who can churn
+
+
+class TargetsParams(BaseModel):
+    """One entry per registered target (features.targets), each named and none unknown."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, TargetParams]
+    churn: TargetParams  # read by name: its lookback defines who can churn
+
+    @model_validator(mode="after")
+    def _registered(self) -> TargetsParams:
+        names, known = set(self.horizons()), set(TARGETS)
+        if names != known:
+            raise ValueError(
+                f"targets: unknown {sorted(names - known)} / missing {sorted(known - names)}; "
+                f"the registered targets (features/targets.py) are {', '.join(TARGETS)}"
+            )
+        return self
+
+    def horizons(self) -> dict[str, int]:
+        return {name: target.horizon_days for name, target in self}

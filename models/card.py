@@ -11,9 +11,7 @@ def _interval(entry: dict) -> str:
 
 def model_card(summary: dict, context: dict) -> str:
     """Markdown model card from the evaluation summary and the training context."""
-    target, headline = summary["target"], summary["headline_metric"]
-    champion = summary["champion"]
-    label = spec(target).label.format(h=context["horizon_days"], lookback=context["lookback"])
+    target, champion = summary["target"], summary["champion"]
     lines = [
         f"# Model card: {target}",
         "",
@@ -23,11 +21,51 @@ def model_card(summary: dict, context: dict) -> str:
         f"Rank and score customers by {target} for marketing activation (segments, audiences). "
         "Not for decisions about individuals with legal or similarly significant effects.",
         "",
+        *_data(summary, context),
+        "",
+        *_selection(summary),
+        "",
+        f"## Holdout metrics (95% bootstrap intervals); headline: {summary['headline_metric']}",
+        *_metrics_table(summary),
+        "",
+        *_validation_versus_holdout(summary),
+        "",
+        "## Settings of the tuned candidates",
+        *[
+            f"- {name}: {entry['best_params']}"
+            for name, entry in context["candidates"].items()
+            if entry.get("best_params")
+        ],
+        "",
+        *EXPLANATIONS,
+        "",
+        *LIMITATIONS,
+    ]
+    if context.get("sufficiency_message"):
+        lines.append(f"- Data sufficiency: {context['sufficiency_message']}")
+    return "\n".join(lines) + "\n"
+
+
+def _data(summary: dict, context: dict) -> list[str]:
+    """Cutoffs, population and label, horizons, holdout size and the BG/NBD fit."""
+    label = spec(summary["target"]).label.format(
+        h=context["horizon_days"], lookback=context["lookback"]
+    )
+    return [
         "## Data",
         f"- training cutoffs (most recent fold): {context['training_cutoffs']}; validation folds "
         f"(purged rolling origin): {context['validation']}; holdout (out of time): "
         f"{context['holdout']}",
         f"- population and label: {label}",
+        _horizon(context),
+        f"- holdout rows: {summary['holdout_rows']}; data fingerprint: {context['fingerprint']}",
+        f"- BG/NBD parameters of the probabilistic and boosted scorers: fitted at "
+        f"{context.get('prior_cutoff') or 'n/a (too few buyers)'} from events before it only",
+    ]
+
+
+def _horizon(context: dict) -> str:
+    return (
         f"- horizon: served at {context.get('served_days', context['horizon_days'])} days; "
         f"trained at {context.get('trained_days', context['horizon_days'])} days"
         + (
@@ -39,16 +77,12 @@ def model_card(summary: dict, context: dict) -> str:
             f"; judged on the holdout at {context['horizon_days']} days"
             if context.get("backtested", True)
             else "; **not backtested at this horizon** (judged at the training horizon)"
-        ),
-        f"- holdout rows: {summary['holdout_rows']}; data fingerprint: {context['fingerprint']}",
-        f"- BG/NBD parameters of the probabilistic and boosted scorers: fitted at "
-        f"{context.get('prior_cutoff') or 'n/a (too few buyers)'} from events before it only",
-        "",
-        *_selection(summary),
-        "",
-        f"## Holdout metrics (95% bootstrap intervals); headline: {headline}",
-        *_metrics_table(summary),
-        "",
+        )
+    )
+
+
+def _validation_versus_holdout(summary: dict) -> list[str]:
+    lines = [
         "## Validation versus holdout",
         "| candidate | validation (mean of folds) | holdout | gap |",
         "|---|---|---|---|",
@@ -57,36 +91,28 @@ def model_card(summary: dict, context: dict) -> str:
         lines.append(
             f"| {name} | {gap['validation']:.4f} | {gap['holdout']:.4f} | {gap['gap']:+.4f} |"
         )
-    lines += [
-        "",
-        "## Settings of the tuned candidates",
-        *[
-            f"- {name}: {entry['best_params']}"
-            for name, entry in context["candidates"].items()
-            if entry.get("best_params")
-        ],
-        "",
-        "## Explanations",
-        "Per-customer reasons are exact and additive for every scorer. XGBoost: TreeSHAP values of "
-        "the booster in its raw-margin space (log-odds for churn and propensity, log of expected "
-        "value for CLTV). Probabilistic model: exact Shapley values over its four inputs "
-        "(orders, days since the last order, days since the first order, average order value) "
-        "against the median buyer of the validation cutoff, in the same margin space. Boosted from "
-        "the prior: the prior's Shapley values plus TreeSHAP of the trees' correction. RFM and "
-        "persistence: exact Shapley values of the prediction itself. The reported probability is "
-        "a monotone (calibrated) transform of the margin, so a reason that raises the margin "
-        "raises the probability, but reasons do not add up in probability units.",
-        "",
-        "## Limitations",
-        "- Judged on one out-of-time holdout; behaviour can drift after it (see the drift guard).",
-        "- Labels need a fully observed horizon, so the newest behaviour is only in the features.",
-        "- Customer attributes (country, channel) are static and taken as of the latest data.",
-        "- Sensitive attributes are excluded from features unless a parameter opts them in.",
-    ]
-    if context.get("sufficiency_message"):
-        lines.append(f"- Data sufficiency: {context['sufficiency_message']}")
-    return "\n".join(lines) + "\n"
+    return lines
 
+
+EXPLANATIONS = (
+    "## Explanations",
+    "Per-customer reasons are exact and additive for every scorer. XGBoost: TreeSHAP values of "
+    "the booster in its raw-margin space (log-odds for churn and propensity, log of expected "
+    "value for CLTV). Probabilistic model: exact Shapley values over its four inputs "
+    "(orders, days since the last order, days since the first order, average order value) "
+    "against the median buyer of the validation cutoff, in the same margin space. Boosted from "
+    "the prior: the prior's Shapley values plus TreeSHAP of the trees' correction. RFM and "
+    "persistence: exact Shapley values of the prediction itself. The reported probability is "
+    "a monotone (calibrated) transform of the margin, so a reason that raises the margin "
+    "raises the probability, but reasons do not add up in probability units.",
+)
+LIMITATIONS = (
+    "## Limitations",
+    "- Judged on one out-of-time holdout; behaviour can drift after it (see the drift guard).",
+    "- Labels need a fully observed horizon, so the newest behaviour is only in the features.",
+    "- Customer attributes (country, channel) are static and taken as of the latest data.",
+    "- Sensitive attributes are excluded from features unless a parameter opts them in.",
+)
 
 DESCRIPTIONS = {
     "probabilistic": "BG/NBD, with Gamma-Gamma for value, calibrated on validation",

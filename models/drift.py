@@ -1,4 +1,5 @@
-"""Population stability index (PSI) per feature between a training and a scoring snapshot.
+"""Population stability index (PSI) per feature between a training and a scoring snapshot, and
+the drift guard's decision: which shifts are reported and which refuse scoring.
 
 Rule of thumb used by the drift guard: < 0.1 stable, 0.1-0.25 moderate shift (warn), > 0.25 a
 shift large enough that scores may no longer mean what they meant at training time.
@@ -62,3 +63,43 @@ def drift_report(train: pd.DataFrame, score: pd.DataFrame, warn: float, refuse: 
         "refuse": [c for c, v in ordered.items() if v > refuse],
         "thresholds": {"warn": warn, "refuse": refuse},
     }
+
+
+def model_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    inputs: dict[str, tuple[list[str], list[pd.Timestamp]]],
+    warn: float,
+    refuse: float,
+    allow: bool,
+) -> dict:
+    """Per model, the PSI of its input columns between its training snapshots (the rows of
+    ``reference`` at its cutoffs, pooled) and ``current``.
+
+    ``inputs`` maps each model to its input columns and training cutoffs. ``over_limit`` lists
+    every ``model:column`` above ``refuse``, worst first; ``allowed`` records whether the
+    operator accepted the drift."""
+    drift, over = {}, []
+    for target, (columns, cutoffs) in inputs.items():
+        columns = [c for c in columns if c in reference]
+        report = drift_report(
+            reference.loc[reference["as_of"].isin(cutoffs), columns],
+            current[columns],
+            warn,
+            refuse,
+        )
+        report["reference_cutoffs"] = [f"{t:%Y-%m-%d}" for t in cutoffs]
+        drift[target] = report
+        over += [(report["psi"][c], target, c) for c in report["refuse"]]
+    drift["over_limit"] = [f"{t}:{c}" for _, t, c in sorted(over, reverse=True)]
+    drift["allowed"] = bool(allow)
+    return drift
+
+
+def refusal(drift: dict) -> tuple[str, str, float] | None:
+    """The model, column and PSI of the worst drift over the limit when the operator has not
+    allowed it: scoring must refuse. None when it may go on."""
+    if drift["allowed"] or not drift["over_limit"]:
+        return None
+    target, column = drift["over_limit"][0].split(":", 1)
+    return target, column, drift[target]["psi"][column]

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import mlflow
 import optuna
+import pandas as pd
 from mlflow import MlflowClient
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, Schema
 
-from features.targets import MODEL_PREFIX
+from features.targets import MODEL_PREFIX, spec
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -101,3 +104,63 @@ def require_run(run_id: str, remedy: str) -> None:
             f"{mlflow.get_tracking_uri()} (was the store removed or MLFLOW_TRACKING_URI changed?); "
             f"run `{remedy}`"
         ) from error
+
+
+def log_scoring_run(
+    artifact_root: Path, folder: Path, rows: int, moved: dict | None, sample: pd.DataFrame
+) -> None:
+    """A run in the scoring experiment for a new export of ``rows`` customers: its manifest,
+    drift report, segment report and migration, and a sample of rows (ids pseudonymised by the
+    caller)."""
+    experiment_for("scoring", artifact_root)
+    with mlflow.start_run(run_name=f"score-{folder.name}"):
+        mlflow.log_params({"as_of": folder.name, "rows": rows})
+        mlflow.log_artifact(str(folder / "manifest.json"))
+        mlflow.log_artifact(str(folder / "drift.json"))
+        mlflow.log_artifact(str(folder / "report.html"))
+        if moved is not None:
+            mlflow.log_metric("segment_stability_share", moved["stability_share"])
+            mlflow.log_artifacts(str(folder / "migration"), "migration")
+        mlflow.log_table(sample, "segments_sample_pseudonymised.json")
+
+
+def signature_frames(model, X: pd.DataFrame):
+    """Input example and signature over the columns the model reads. Every input is optional:
+    scoring covers customers (e.g. never-buyers) for whom a feature is missing even if no
+    training row lacked it."""
+    X = X[list(model.feature_names_in_)]
+    example = X.head(5)
+    output = (
+        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
+    )
+    inputs = Schema(
+        [
+            ColSpec(
+                "double" if pd.api.types.is_numeric_dtype(X[c]) else "string", c, required=False
+            )
+            for c in X.columns
+        ]
+    )
+    return example, ModelSignature(inputs=inputs, outputs=infer_signature(example, output).outputs)
+
+
+def log_model(model, X: pd.DataFrame, target: str):
+    """Log the model to the active run (signature, input example, the target's predict method)."""
+    example, signature = signature_frames(model, X)
+    predict_fn = "predict_proba" if not spec(target).is_value else "predict"
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        pyfunc_predict_fn=predict_fn,
+        serialization_format="cloudpickle",
+    )
+
+
+def save_model(model, X: pd.DataFrame, path: Path) -> None:
+    """The same model in MLflow format at ``path`` (a folder that must not exist yet)."""
+    example, signature = signature_frames(model, X)
+    mlflow.sklearn.save_model(
+        model, path, signature=signature, input_example=example, serialization_format="cloudpickle"
+    )

@@ -6,7 +6,6 @@ Writes the per-customer columns (``paths.bgnbd``) and the fitted parameters per 
 from __future__ import annotations
 
 import argparse
-import json
 
 import pandas as pd
 from rich.console import Console
@@ -15,15 +14,14 @@ from models.bgnbd import bgnbd_features
 from models.frames import modelling_cutoffs, training_horizon
 from pipelines.config import load_params
 from pipelines.files import atomic_file
+from pipelines.inputs import load_features, load_plan
 from pipelines.io import write_json, write_parquet
 from pipelines.progress import progress_bar
 
 
 def main(params_path: str = "params.yaml") -> pd.DataFrame:
     params = load_params(params_path)
-    features_dir = params.paths.features_dir
-    plan = json.loads((features_dir / "snapshots.json").read_text())
-    features = pd.read_parquet(features_dir / "features.parquet")
+    plan, features = load_plan(params), load_features(params)
     horizons = {name: training_horizon(entry) for name, entry in plan["targets"].items()}
     cutoffs = modelling_cutoffs(
         plan,

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from features.ingest import IngestError
+from pipelines.exits import EXIT_INPUT_REFUSED, EXIT_NOT_FOUND, ScoringError
 
 app = typer.Typer(
     name="segments",
@@ -38,7 +39,7 @@ def ingest(params: Path = ParamsOption, quiet: bool = QuietOption) -> None:
         stage.main(str(params), console=Console(stderr=True, quiet=quiet))
     except IngestError as error:
         _err.print(f"[red]ingest failed:[/red] {error}", soft_wrap=True, highlight=False)
-        raise typer.Exit(code=2) from error
+        raise typer.Exit(code=EXIT_INPUT_REFUSED) from error
 
 
 @app.command()
@@ -72,7 +73,7 @@ def score(
             exports_dir=out,
             console=console,
         )
-    except stage.ScoringError as error:
+    except ScoringError as error:
         _err.print(f"[red]error:[/red] {error.cause}", highlight=False)
         _err.print(f"  hint: {error.hint}", highlight=False)
         raise typer.Exit(code=error.code) from error
@@ -95,7 +96,7 @@ def explain(
     except (FileNotFoundError, KeyError) as error:
         _err.print(f"[red]error:[/red] {error.args[0]}", highlight=False)
         _err.print("  hint: run `segments score` first, and check the id", highlight=False)
-        raise typer.Exit(code=1) from error
+        raise typer.Exit(code=EXIT_NOT_FOUND) from error
     Console().print(text)
 
 

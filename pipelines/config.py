@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
-from features.targets import TARGETS
+from features.targets import TargetsParams
 from models.search_space import SearchSpace
 from models.segmentation import SegmentRule, TierRules
 from synthetic.shop import ShopSpec
@@ -35,6 +35,7 @@ class PathParams(_Strict):
     models_dir: Path
     optuna_dir: Path
     reports_dir: Path
+    id_salt: Path  # made once by the score stage (owner-only); the environment's salt wins
 
 
 class SourceParams(_Strict):
@@ -100,33 +101,6 @@ class FeatureParams(_Strict):
     activity_windows_days: tuple[int, ...]
     include_sensitive: bool
     snapshots: ExplicitSnapshots | None = None
-
-
-class TargetParams(_Strict):
-    horizon_days: int = Field(ge=1)
-    lookback_days: int | None = None  # churn only: who counts as a customer who can churn
-
-
-class TargetsParams(BaseModel):
-    """One entry per registered target (features.targets), each named and none unknown."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-    __pydantic_extra__: dict[str, TargetParams]
-    churn: TargetParams  # read by name: its lookback defines who can churn
-
-    @model_validator(mode="after")
-    def _registered(self) -> TargetsParams:
-        names = set(self.horizons())
-        if names != set(TARGETS):
-            unknown, missing = sorted(names - set(TARGETS)), sorted(set(TARGETS) - names)
-            raise ValueError(
-                f"targets: unknown {unknown} / missing {missing}; the registered targets "
-                f"(features/targets.py) are {', '.join(TARGETS)}"
-            )
-        return self
-
-    def horizons(self) -> dict[str, int]:
-        return {name: target.horizon_days for name, target in self}
 
 
 class MlflowParams(_Strict):

@@ -102,6 +102,15 @@ def _existing_checksums(folder: Path) -> dict | None:
         return None
 
 
+def record_no_export(exports_dir: Path, refusal) -> None:
+    """Leave ``last_run.json`` saying why nothing was exported (earlier exports stay)."""
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    write_json(
+        {"exported": False, "reason": refusal.cause, "hint": refusal.hint},
+        exports_dir / "last_run.json",
+    )
+
+
 def read_latest(exports_dir: Path) -> tuple[pd.DataFrame, dict]:
     """The export the ``latest`` pointer names, checksums verified."""
     folder = (exports_dir / "latest").resolve()

@@ -9,7 +9,6 @@ import pandas as pd
 from rich.console import Console
 
 from features.catalogue import catalogue_records
-from features.definitions import FeatureRules
 from features.engine import (
     build_snapshots,
     connect_duckdb,
@@ -21,21 +20,9 @@ from features.snapshots import SnapshotPlan, SnapshotRules, explicit_plan, plan_
 from features.targets import TARGETS
 from pipelines.config import Params, load_params
 from pipelines.files import atomic_dir
+from pipelines.inputs import CATALOGUE, FEATURES, LABELS, PLAN, feature_rules
 from pipelines.io import write_json, write_parquet
 from pipelines.progress import progress_bar
-
-
-def feature_rules(params: Params, customer_columns: list[str]) -> FeatureRules:
-    attributes = ["country", "acquisition_channel"]
-    if params.features.include_sensitive:
-        attributes += [c for c in ("age_band", "gender") if c in customer_columns]
-    return FeatureRules(
-        order_windows_days=params.features.order_windows_days,
-        seasonal_window_days=params.features.seasonal_window_days,
-        activity_windows_days=params.features.activity_windows_days,
-        churn_lookback_days=params.targets.churn.lookback_days or 365,
-        attribute_columns=tuple(attributes),
-    )
 
 
 def make_plan(params: Params, first: pd.Timestamp, last: pd.Timestamp) -> SnapshotPlan:
@@ -82,10 +69,10 @@ def main(params_path: str = "params.yaml") -> dict:
             con, events, customers, plan, rules, on_cutoff=lambda _: bar.advance(task)
         )
     with atomic_dir(params.paths.features_dir) as out:
-        write_parquet(features, out / "features.parquet")
-        write_parquet(labels, out / "labels.parquet")
-        (out / "snapshots.json").write_text(json.dumps(plan.to_dict(), indent=2) + "\n")
-        (out / "catalogue.json").write_text(json.dumps(catalogue_records(rules), indent=2) + "\n")
+        write_parquet(features, out / FEATURES)
+        write_parquet(labels, out / LABELS)
+        (out / PLAN).write_text(json.dumps(plan.to_dict(), indent=2) + "\n")
+        (out / CATALOGUE).write_text(json.dumps(catalogue_records(rules), indent=2) + "\n")
     report = {
         "feature_rows": len(features),
         "label_rows": len(labels),

@@ -1,4 +1,5 @@
-"""Atomic writes and file hashes: the one implementation of each that every stage uses.
+"""Atomic writes and file hashes: the one implementation of each that every stage uses (and the
+one kept secret, which is written the same way).
 
 A writer fills a temporary folder or file beside its target, which is renamed into place only
 when the writing succeeded, so a reader sees the old version or the new one, never half of either,
@@ -72,6 +73,17 @@ def atomic_file(final: Path) -> Iterator[Path]:
         staging.replace(final)
     finally:
         staging.unlink(missing_ok=True)
+
+
+def kept_secret(path: Path) -> str:
+    """The secret kept in ``path``, made on first use: random hex, written atomically and
+    readable by its owner alone."""
+    path = Path(path)
+    if not path.exists():
+        with atomic_file(path) as tmp:
+            tmp.touch(mode=0o600)  # before the secret is in it
+            tmp.write_text(secrets.token_hex(16))
+    return path.read_text().strip()
 
 
 def replace_symlink(link: Path, target: str) -> None:

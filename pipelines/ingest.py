@@ -21,6 +21,7 @@ from features.sources import (
     online_retail_customer_attributes,
 )
 from pipelines.config import IngestParams, Params, SourceParams, load_params
+from pipelines.exits import EXIT_INPUT_REFUSED
 from pipelines.files import atomic_dir
 from pipelines.io import read_source, write_events_by_month, write_json, write_parquet
 from pipelines.progress import progress_bar
@@ -128,4 +129,4 @@ if __name__ == "__main__":
         main(parser.parse_args().params)
     except IngestError as error:
         Console(stderr=True).print(f"[red]ingest failed:[/red] {error}", highlight=False)
-        sys.exit(2)
+        sys.exit(EXIT_INPUT_REFUSED)

@@ -20,3 +20,22 @@ def progress_bar(console: Console | None = None) -> Progress:
         disable=hidden,
         transient=True,
     )
+
+
+class Steps:
+    """A bar's task over named steps: it shows ``<prefix>: <step>`` while a step runs, and each
+    `done` finishes the step shown. Its total is the number of names, so it cannot disagree
+    with them; after the last, it shows ``<prefix>: done``."""
+
+    def __init__(self, bar: Progress, prefix: str, names: list[str]):
+        self.bar, self.prefix, self.names = bar, prefix, list(names)
+        self.finished = 0
+        self.task = bar.add_task(self._describe(), total=len(self.names))
+
+    def _describe(self) -> str:
+        shown = self.names[self.finished] if self.finished < len(self.names) else "done"
+        return f"{self.prefix}: {shown}"
+
+    def done(self) -> None:
+        self.finished += 1
+        self.bar.update(self.task, advance=1, description=self._describe())

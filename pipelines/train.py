@@ -12,93 +12,26 @@ registration and aliases happen in the ``evaluate`` stage.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from functools import partial
 
 import mlflow
-import numpy as np
-import pandas as pd
-from mlflow.models import ModelSignature, infer_signature
-from mlflow.types import ColSpec, Schema
 from rich.console import Console
 
-from features.catalogue import KEY_COLUMNS
 from features.targets import spec, target_names
 from models import tracking
-from models.frames import (
-    make_split,
-    predict_target,
-    training_horizon,
-    validation_folds,
-)
+from models.frames import make_split, validation_folds
 from models.horizon import ServedAtHorizon
-from models.selection import CANDIDATES, candidates_for, make_scorer
-from models.tuning import headline_score, study_name, tune
+from models.selection import Candidate, candidates_for, make_scorer
+from models.training import TrainingData, fit_simple, fit_tuned, log_context, xgboost_settings
+from models.tuning import study_name, tune
 from pipelines.config import Params, load_params
-from pipelines.files import atomic_dir, fingerprint
+from pipelines.files import atomic_dir
+from pipelines.inputs import data_fingerprint, load_modelling_data, load_prior
 from pipelines.io import write_json
 from pipelines.progress import progress_bar
 
 
-def load_modelling_data(params: Params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Features with the BG/NBD columns joined (only cutoffs that have them), labels, plan."""
-    folder = params.paths.features_dir
-    plan = json.loads((folder / "snapshots.json").read_text())
-    bgnbd = pd.read_parquet(params.paths.bgnbd)
-    features = pd.read_parquet(folder / "features.parquet").merge(
-        bgnbd, on=list(KEY_COLUMNS), how="inner", validate="one_to_one"
-    )
-    return features, pd.read_parquet(folder / "labels.parquet"), plan
-
-
-def data_fingerprint(params: Params) -> str:
-    folder = params.paths.features_dir
-    return fingerprint([folder / "features.parquet", folder / "labels.parquet", params.paths.bgnbd])
-
-
-def _model_settings(params: Params, target: str, best: dict) -> dict:
-    chosen = {**best, "n_estimators": params.train.search.max_rounds}
-    if params.train.monotone:
-        chosen["monotone_constraints"] = spec(target).monotone
-    if not spec(target).is_value:
-        chosen["calibration"] = params.train.calibration
-    return chosen
-
-
-def _log_context(params: Params, target: str, candidate: str, folds, sizes: dict, fp: str) -> None:
-    cutoffs = folds[0]
-    mlflow.set_tags(
-        {
-            "target": target,
-            "candidate": candidate,
-            "git_commit": tracking.git_commit(),
-            "data_fingerprint": fp,
-            "training_cutoffs": ",".join(f"{t:%Y-%m-%d}" for t in cutoffs.training),
-            "validation_cutoff": f"{cutoffs.validation:%Y-%m-%d}",
-            "validation_folds": ",".join(f"{f.validation:%Y-%m-%d}" for f in folds),
-            "holdout_cutoff": f"{cutoffs.holdout:%Y-%m-%d}",
-        }
-    )
-    mlflow.log_params(
-        {
-            "target": target,
-            "candidate": candidate,
-            "description": CANDIDATES[candidate].description,
-            "headline_metric": spec(target).headline,
-            "seed": params.seed,
-            **{f"rows_{name}": size for name, size in sizes.items()},
-        }
-    )
-
-
-def load_prior(params: Params, holdout) -> dict | None:
-    """BG/NBD parameters fitted at the target's holdout cutoff (events before it only)."""
-    fitted = json.loads(params.paths.bgnbd_params.read_text())["cutoffs"]
-    return fitted.get(pd.Timestamp(holdout).isoformat())
-
-
-def train_target(params: Params, target: str) -> dict:
-    """Fit every candidate scorer of the target; each gets its own MLflow run and local copy."""
+def training_inputs(params: Params, target: str) -> TrainingData:
     features, labels, plan = load_modelling_data(params)
     folds = validation_folds(
         plan,
@@ -114,90 +47,99 @@ def train_target(params: Params, target: str) -> dict:
         )
         for fold in folds
     ]
-    train, valid = splits[0]
-    fp = data_fingerprint(params)
     prior = load_prior(params, folds[0].holdout)
-    entry_plan = plan["targets"][target]
-    horizon, served = training_horizon(entry_plan), entry_plan["horizon_days"]
+    return TrainingData(target, plan, folds, splits, data_fingerprint(params), prior)
+
+
+def train_target(params: Params, target: str) -> dict:
+    """Fit every candidate scorer of the target; each gets its own MLflow run and local copy."""
+    data = training_inputs(params, target)
     tracking.configure(params.mlflow.tracking_uri)
     tracking.experiment_for(target, params.mlflow.artifact_root)
-    sizes = {"train": len(train.y), "valid": len(valid.y), "folds": len(folds)}
+    train, valid = data.splits[0]
     report = {
         "target": target,
-        "horizon_days": served,
-        "training_horizon_days": horizon,
-        "backtested": entry_plan.get("backtested", True),
-        "validation_folds": [f"{f.validation:%Y-%m-%d}" for f in folds],
-        "prior_cutoff": f"{folds[0].holdout:%Y-%m-%d}" if prior else None,
+        "horizon_days": data.served,
+        "training_horizon_days": data.horizon,
+        "backtested": data.plan["targets"][target].get("backtested", True),
+        "validation_folds": [f"{f.validation:%Y-%m-%d}" for f in data.folds],
+        "prior_cutoff": f"{data.folds[0].holdout:%Y-%m-%d}" if data.prior else None,
         "rows": {"train": len(train.y), "valid": len(valid.y)},
-        "data_fingerprint": fp,
+        "data_fingerprint": data.fingerprint,
         "candidates": {},
     }
-    for candidate in candidates_for(target, prior is not None):
-
-        def build(settings, name=candidate.name):
-            return make_scorer(
-                target, name, settings, seed=params.seed, prior=prior, horizon_days=horizon
-            )
-
-        with mlflow.start_run(run_name=f"{target}-{candidate.name}-train") as run:
-            _log_context(params, target, candidate.name, folds, sizes, fp)
-            if candidate.tuned:
-                entry = _fit_tuned(
-                    params, target, candidate.name, splits, build, fp, (plan, folds), run
-                )
-            else:
-                entry = _fit_simple(target, splits, build)
-            model = entry.pop("model")
-            if served != horizon:  # trained shorter than asked: serve it rescaled
-                model = ServedAtHorizon(model, target, prior, served, horizon).fitted()
-                mlflow.log_params({"served_horizon_days": served, "training_horizon_days": horizon})
-            mlflow.log_metric(f"validation_{spec(target).headline}", entry["best_validation"])
-            mlflow.log_dict({"features": list(model.feature_names_in_)}, "feature_list.json")
-            info = _log_model(model, train.X, target)
-        _save_local(model, train.X, target, candidate.name, params)
-        report["candidates"][candidate.name] = {
-            "run_id": run.info.run_id,
-            "model_uri": info.model_uri,
-            "complexity": candidate.complexity,
-            **entry,
-        }
+    for candidate in candidates_for(target, data.prior is not None):
+        report["candidates"][candidate.name] = train_candidate(params, data, candidate)
     write_json(report, params.paths.reports_dir / "train" / f"{target}.json")
     return report
 
 
-def _fit_simple(target: str, splits, build) -> dict:
-    """Fit on the most recent fold; its validation score for each fold (calibrated per fold)."""
-    scores = []
-    for train, valid in splits:
-        model = build({}).fit(train.X, train.y, eval_set=(valid.X, valid.y))
-        scores.append(headline_score(target, valid.y, predict_target(target, model, valid.X)))
-    model = build({}).fit(splits[0][0].X, splits[0][0].y, eval_set=(splits[0][1].X, splits[0][1].y))
+def train_candidate(params: Params, data: TrainingData, candidate: Candidate) -> dict:
+    """One candidate's parent run: fit (tuned or not), serve at the asked horizon, log the model
+    and save its local copy for DVC."""
+    target, X = data.target, data.splits[0][0].X
+    build = partial(
+        make_scorer,
+        target,
+        candidate.name,
+        seed=params.seed,
+        prior=data.prior,
+        horizon_days=data.horizon,
+    )
+    with mlflow.start_run(run_name=f"{target}-{candidate.name}-train") as run:
+        log_context(data, candidate.name, params.seed)
+        if candidate.tuned:
+            entry = _fit_tuned(params, data, candidate.name, build, run)
+        else:
+            entry = fit_simple(target, data.splits, build)
+        model = entry.pop("model")
+        if data.served != data.horizon:  # trained shorter than asked: serve it rescaled
+            model = ServedAtHorizon(model, target, data.prior, data.served, data.horizon).fitted()
+            mlflow.log_params(
+                {"served_horizon_days": data.served, "training_horizon_days": data.horizon}
+            )
+        mlflow.log_metric(f"validation_{spec(target).headline}", entry["best_validation"])
+        mlflow.log_dict({"features": list(model.feature_names_in_)}, "feature_list.json")
+        info = tracking.log_model(model, X, target)
+    with atomic_dir(params.paths.models_dir / target / candidate.name) as out:
+        tracking.save_model(model, X, out / "model")
     return {
-        "model": model,
-        "best_validation": round(float(np.mean(scores)), 6),
-        "fold_validation": [round(v, 6) for v in scores],
+        "run_id": run.info.run_id,
+        "model_uri": info.model_uri,
+        "complexity": candidate.complexity,
+        **entry,
     }
 
 
-def _fit_tuned(params: Params, target: str, name: str, splits, build, fp, cutoffs, run) -> dict:
+def _fit_tuned(params: Params, data: TrainingData, name: str, build, run) -> dict:
     """Optuna over the folds; the study's name changes with the data, settings and cutoffs."""
-    plan, folds = cutoffs[0], [f"{f.validation:%Y-%m-%d}" for f in cutoffs[1]]
-    search = params.train.search.__dict__
+    target, folds = data.target, [f"{f.validation:%Y-%m-%d}" for f in data.folds]
     study = study_name(
         f"{target}-{name}",
-        fp,
-        {"search": search, "seed": params.seed, "plan": plan, "folds": folds},
+        data.fingerprint,
+        {
+            "search": params.train.search.__dict__,
+            "seed": params.seed,
+            "plan": data.plan,
+            "folds": folds,
+        },
     )
     params.paths.optuna_dir.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(params.paths.optuna_dir / f'{target}.db').resolve()}"
+    complete = partial(
+        xgboost_settings,
+        target,
+        max_rounds=params.train.search.max_rounds,
+        monotone=params.train.monotone,
+        calibration=params.train.calibration,
+    )
     mlflow.log_param("n_trials", params.train.n_trials)
     with progress_bar() as bar:
         task = bar.add_task(f"Optuna trials ({target}, {name})", total=params.train.n_trials)
         found = tune(
             target,
-            splits,
-            lambda settings: build(_model_settings(params, target, settings)),
+            data.splits,
+            lambda settings: build(complete(settings)),
             storage=storage,
             name=study,
             n_trials=params.train.n_trials,
@@ -207,62 +149,10 @@ def _fit_tuned(params: Params, target: str, name: str, splits, build, fp, cutoff
             on_trial=lambda done, total: bar.update(task, completed=done, total=total),
         )
     tracking.log_trials(found, run.info.run_id)
-    best = _model_settings(params, target, found.best_params)
-    train, valid = splits[0]
-    model = build(best).fit(train.X, train.y, eval_set=(valid.X, valid.y))
+    best = complete(found.best_params)
+    entry = fit_tuned(found, best, data.splits, build)
     mlflow.log_params({f"best_{k}": v for k, v in best.items()})
-    return {
-        "model": model,
-        "study": study,
-        "trials": len(found.trials),
-        "best_validation": round(found.best_value, 6),
-        "fold_validation": found.best_trial.user_attrs.get("fold_scores"),
-        "best_params": best,
-        "best_iteration": model.best_iteration_,
-    }
-
-
-def _signature_frames(model, X: pd.DataFrame):
-    """Input example and signature. Every input is optional: scoring covers customers (e.g.
-    never-buyers) for whom a feature is missing even if no training row lacked it."""
-    example = X.head(5)
-    output = (
-        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
-    )
-    inputs = Schema(
-        [
-            ColSpec(
-                "double" if pd.api.types.is_numeric_dtype(X[c]) else "string", c, required=False
-            )
-            for c in X.columns
-        ]
-    )
-    return example, ModelSignature(inputs=inputs, outputs=infer_signature(example, output).outputs)
-
-
-def _log_model(model, X: pd.DataFrame, target: str):
-    example, signature = _signature_frames(model, X[list(model.feature_names_in_)])
-    predict_fn = "predict_proba" if not spec(target).is_value else "predict"
-    return mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=signature,
-        input_example=example,
-        pyfunc_predict_fn=predict_fn,
-        serialization_format="cloudpickle",
-    )
-
-
-def _save_local(model, X: pd.DataFrame, target: str, candidate: str, params: Params) -> None:
-    example, signature = _signature_frames(model, X[list(model.feature_names_in_)])
-    with atomic_dir(Path(params.paths.models_dir) / target / candidate) as out:
-        mlflow.sklearn.save_model(
-            model,
-            out / "model",
-            signature=signature,
-            input_example=example,
-            serialization_format="cloudpickle",
-        )
+    return entry
 
 
 def main(target: str, params_path: str = "params.yaml") -> dict:

@@ -39,7 +39,7 @@ from models.metrics import (
 )
 from models.selection import make_scorer
 from pipelines.config import load_params
-from pipelines.train import load_modelling_data
+from pipelines.inputs import load_modelling_data
 
 TREE_KEYS = (
     "max_depth",

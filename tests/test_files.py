@@ -8,7 +8,14 @@ import stat
 
 import pytest
 
-from pipelines.files import atomic_dir, atomic_file, fingerprint, replace_symlink, sha256_file
+from pipelines.files import (
+    atomic_dir,
+    atomic_file,
+    fingerprint,
+    kept_secret,
+    replace_symlink,
+    sha256_file,
+)
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])
@@ -87,3 +94,11 @@ def test_sha256_file_and_fingerprint_hash_bytes_and_names(tmp_path):
     assert fingerprint([tmp_path / "a.bin"]) == before
     (tmp_path / "a.bin").rename(tmp_path / "b.bin")
     assert fingerprint([tmp_path]) != before
+
+
+def test_a_kept_secret_is_made_once_for_its_owner_alone(tmp_path, umask):
+    path = tmp_path / "data" / ".id_salt"
+    secret = kept_secret(path)
+    assert len(secret) == 32 and int(secret, 16) >= 0
+    assert mode(path) == 0o600 and leftovers(path.parent) == []
+    assert kept_secret(path) == secret  # kept across runs

@@ -13,7 +13,7 @@ from models.estimators import CalibratedXGBClassifier
 from models.frames import Split
 from models.search_space import SearchSpace
 from models.tuning import tune
-from pipelines.progress import progress_bar
+from pipelines.progress import Steps, progress_bar
 
 
 def _terminal(**options) -> Console:
@@ -81,3 +81,16 @@ def test_tune_reports_every_trial_and_a_resumed_study_only_what_it_adds(tmp_path
     for trial in (t for t in study.trials if t.value is not None):
         assert trial.value == pytest.approx(np.mean(trial.user_attrs["fold_scores"]), abs=1e-6)
         assert len(trial.user_attrs["fold_scores"]) == 2
+
+
+def test_steps_count_their_names_and_show_the_step_running(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    console = _terminal()
+    with progress_bar(console) as bar:
+        steps = Steps(bar, "score", ["loading", "scoring"])
+        assert bar.tasks[0].total == 2 and bar.tasks[0].description == "score: loading"
+        steps.done()
+        assert bar.tasks[0].description == "score: scoring"
+        steps.done()
+        assert bar.tasks[0].finished and bar.tasks[0].description == "score: done"
+    assert "2/2" in console.file.getvalue()

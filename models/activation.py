@@ -1,0 +1,31 @@
+"""Who goes to activation files: consent is policy, not plumbing.
+
+Every scored customer is in the export. Only customers who consented to marketing (true in the
+customers table; false or unknown leave them out) go to the activation files, one per segment,
+with the columns a campaign tool needs.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+ACTIVATION_COLUMNS = ("customer_id", "segment", "churn_tier", "propensity_tier", "value_level")
+
+
+def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """``segments`` with each customer's ``marketing_consent`` (missing where unknown)."""
+    consent = customers.set_index("customer_id")["marketing_consent"]
+    return segments.assign(
+        marketing_consent=segments["customer_id"].map(consent).astype("boolean").to_numpy()
+    )
+
+
+def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], int]:
+    """Per segment (in name order), the consented customers' activation columns; and how many
+    customers were left out for want of consent."""
+    consented = segments[segments["marketing_consent"].fillna(False).astype(bool)]
+    lists = {
+        name: group[list(ACTIVATION_COLUMNS)]
+        for name, group in consented.groupby("segment", sort=True)
+    }
+    return lists, int(len(segments) - len(consented))

@@ -1,0 +1,70 @@
+"""What an export holds: the segments table with consent, activation lists of consenting customers,
+migration against the previous export, the drift and provenance documents, the segment report and
+the manifest's body. `pipelines.export` writes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from models.activation import activation_lists, with_consent
+from models.migration import migration, transition_table
+from pipelines import export
+from pipelines.champions import provenance
+from pipelines.config import Params
+from pipelines.report import segment_report
+
+COUNTED = ("segment", "churn_tier", "propensity_tier", "value_tier", "rfm_group")  # manifest
+
+
+def migration_files(exports_dir: Path, segments: pd.DataFrame, as_of: str):
+    """Transition tables and summary against the previous export (none without one), and the
+    segment migration itself."""
+    previous = export.previous_export(exports_dir, as_of)
+    if previous is None:
+        return {}, {}, None
+    before = pd.read_parquet(previous / "segments.parquet")
+    moved, tier_moves = migration(before, segments), migration(before, segments, "value_tier")
+    tables = {
+        "migration/segment_transitions.csv": transition_table(moved),
+        "migration/value_tier_transitions.csv": transition_table(tier_moves),
+    }
+    summary = {
+        "previous_as_of": previous.name,
+        "segment": {k: v for k, v in moved.items() if k != "matrix"},
+        "value_tier": {k: v for k, v in tier_moves.items() if k != "matrix"},
+    }
+    return tables, {"migration/summary.json": summary}, moved
+
+
+def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str):
+    """Tables and documents of the export, plus its manifest body and the migration result."""
+    customers = pd.read_parquet(params.paths.validated_dir / "customers.parquet")
+    segments = with_consent(segments, customers)
+    lists, excluded = activation_lists(segments)
+    tables = {"segments.parquet": segments} | (
+        {"segments.csv": segments} if params.score.csv else {}
+    )
+    tables |= {f"activation/{export.slug(name)}.csv": frame for name, frame in lists.items()}
+    about = provenance(params, champions)
+    moves, summary, moved = migration_files(params.score.exports_dir, segments, as_of)
+    tables |= moves
+    documents = {"drift.json": drift, "provenance.json": about, **summary}
+    documents["report.html"] = segment_report(
+        segments,
+        as_of,
+        about["models"],
+        params.paths.reports_dir,
+        summary.get("migration/summary.json"),
+        moves.get("migration/segment_transitions.csv"),
+    )
+    body = {
+        "rows": len(segments),
+        "counts": {c: segments[c].value_counts().sort_index().to_dict() for c in COUNTED},
+        "excluded_from_activation_no_consent": excluded,
+        "drift_over_limit": drift["over_limit"],
+        "drift_allowed": drift["allowed"],
+        **about,
+    }
+    return tables, documents, body, moved

@@ -1,0 +1,53 @@
+"""Scoring policy on hand-built frames: who is scored for a target (its population), and who goes
+to activation files (consent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.testing import assert_frame_equal
+
+from features.definitions import FeatureRules
+from models.activation import ACTIVATION_COLUMNS, activation_lists, with_consent
+from models.population import in_population, within_population
+
+RULES = FeatureRules(churn_lookback_days=365)
+
+
+def test_churn_scores_only_customers_with_an_order_in_the_lookback():
+    features = pd.DataFrame({"days_since_last_order": [10.0, 365.0, 366.0, np.nan]})
+    assert in_population("churn", features, RULES).tolist() == [True, True, False, False]
+    assert in_population("propensity", features, RULES) is None  # every known customer
+    predictions = {"churn": np.array([0.1, 0.2, 0.3, 0.4]), "propensity": np.ones(4)}
+    scored = within_population(predictions, features, RULES)
+    np.testing.assert_array_equal(scored["churn"], [0.1, 0.2, np.nan, np.nan])
+    assert scored["propensity"] is predictions["propensity"]
+
+
+def _segments() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "segment": ["Win back", "Loyal", "Win back", "Loyal"],
+            "churn_tier": ["high", "low", "n/a", "low"],
+            "propensity_tier": ["low", "high", "medium", "low"],
+            "value_level": ["LOW", "HIGH", "LOW", "MEDIUM"],
+            "predicted_cltv": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+
+
+def test_consent_is_joined_and_unknown_stays_missing():
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "marketing_consent": [1, 0, 1]})
+    consent = with_consent(_segments(), customers)["marketing_consent"]
+    assert consent.tolist() == [True, False, True, pd.NA]
+
+
+def test_activation_lists_hold_consenting_customers_per_segment_in_name_order():
+    segments = _segments().assign(
+        marketing_consent=pd.array([True, False, True, pd.NA], dtype="boolean")
+    )
+    lists, excluded = activation_lists(segments)
+    assert list(lists) == ["Win back"] and excluded == 2
+    expected = segments.loc[[0, 2], list(ACTIVATION_COLUMNS)]
+    assert_frame_equal(lists["Win back"], expected)
