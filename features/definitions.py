@@ -373,17 +373,12 @@ def label_table(
         [last_order, *futures, customers.select(CUSTOMER_KEY, "customer_id")],
         tag="label",
     )
-    future = {c: table[c].fill_null(0) for c in table.columns if c.startswith("future_")}
+    counts = ("future_orders_", "future_net_")  # none in the window: 0 (first order: null)
+    future = {c: table[c].fill_null(0) for c in table.columns if c.startswith(counts)}
     eligible = table.days_since_last_order.notnull() & (
         table.days_since_last_order <= rules.churn_lookback_days
     )
-    labels = {  # one expression per registered target (features.targets)
-        "churn": lambda: ibis.ifelse(
-            eligible, (future["future_orders_churn"] == 0).cast("int8"), ibis.null("int8")
-        ),
-        "propensity": lambda: (future["future_orders_propensity"] > 0).cast("int8"),
-        "cltv": lambda: ibis.greatest(future["future_net_cltv"], 0.0),
-    }
+    labels = _label_expressions(table, future, eligible, as_of)
     if missing := set(TARGETS) - set(labels):
         raise KeyError(f"no label expression for target(s) {sorted(missing)}")
     columns = {
@@ -395,6 +390,17 @@ def label_table(
     )
 
 
+def _label_expressions(table: ir.Table, future: dict, eligible, as_of: pd.Timestamp) -> dict:
+    """One label expression per registered target (features.targets), built on demand."""
+    return {
+        "churn": lambda: ibis.ifelse(
+            eligible, (future["future_orders_churn"] == 0).cast("int8"), ibis.null("int8")
+        ),
+        "propensity": lambda: (future["future_orders_propensity"] > 0).cast("int8"),
+        "cltv": lambda: ibis.greatest(future["future_net_cltv"], 0.0),
+    }
+
+
 def _future(events: ir.Table, as_of: pd.Timestamp, horizon_days: int, target: str) -> ir.Table:
     end = as_of + pd.Timedelta(days=horizon_days)
     window = events.filter((events.event_time >= _ts(as_of)) & (events.event_time < _ts(end)))
@@ -404,5 +410,6 @@ def _future(events: ir.Table, as_of: pd.Timestamp, horizon_days: int, target: st
             f"future_orders_{target}": window.order_id.nunique(where=purchase),
             f"future_net_{target}": window.amount.sum(where=purchase).fill_null(0)
             - window.amount.sum(where=refund).fill_null(0),
+            f"future_first_{target}": window.event_time.min(where=purchase),
         }
     )

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import mlflow
+import numpy as np
 import pandas as pd
 
 from features.targets import spec
 from models import plots
 from models.evaluation import Evaluation
 from models.explain import contributions, global_importance
+from models.survival import median_calibration_table
 
 _LINE_TITLES = {
     "roc": ("fpr", "ROC"),
@@ -25,7 +27,11 @@ def curve_tables(
 ) -> dict:
     """Curves of one scorer (under ``label``) against the best baseline."""
     shown = {label: scores[shown_score], "best_baseline": scores[evaluation.best_baseline]}
-    if not spec(evaluation.target).is_value:
+    if spec(evaluation.target).is_survival:  # the horizon is the longest observed wait
+        horizon = float(np.max(np.asarray(y, float)[np.isfinite(y)], initial=0.0))
+        table = median_calibration_table(y, scores[shown_score], horizon)
+        return {"median_calibration": table}
+    if spec(evaluation.target).is_classification:
         return {
             "roc": plots.roc_table(y, shown),
             "pr": plots.pr_table(y, shown),
@@ -45,6 +51,8 @@ def log_figures(tables: dict[str, pd.DataFrame], target: str) -> None:
             figure = plots.line_figure(table, x, f"{target}: {title}", diagonal=name != "pr")
         elif name == "calibration":
             figure = plots.calibration_figure(table, f"{target}: calibration")
+        elif name == "median_calibration":
+            figure = plots.median_calibration_figure(table, f"{target}: median calibration")
         else:
             figure = plots.decile_figure(table, f"{target}: predicted vs actual by decile")
         mlflow.log_figure(figure, f"plots/{name}.png")

@@ -101,3 +101,16 @@ def decile_figure(table: pd.DataFrame, title: str):
     axis.legend()
     figure.tight_layout()
     return figure
+
+
+def median_calibration_figure(table: pd.DataFrame, title: str):
+    """Waits: per bin of predicted median days, the share who ordered by it (0.5 = calibrated)."""
+    figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    axis.plot(table["median_predicted_days"], table["ordered_by_prediction"], marker="o")
+    axis.set_ylim(0, 1)
+    axis.set_xlabel("predicted median days to the next order")
+    axis.set_ylabel("share who ordered by it")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure

@@ -75,13 +75,11 @@ def lifecycle(features: pd.DataFrame, rules: TierRules) -> pd.Series:
 def assign_tiers(scores: pd.DataFrame, features: pd.DataFrame, rules: TierRules) -> pd.DataFrame:
     """Each target's tier by its rule (thresholds from ``rules``, or value shares), lifecycle."""
     out = scores.copy()
-    for entry in TARGETS.values():
+    for entry in (t for t in TARGETS.values() if t.tier_rule is not None):
         score = out[entry.score_column]
         if entry.tier_rule == "threshold":
             high, medium = (getattr(rules, f"{entry.name}_{level}") for level in ("high", "medium"))
             out[entry.tier_column] = _threshold_tier(score, high, medium)
-        elif entry.tier_rule is None:
-            continue
         elif entry.tier_rule == "value_shares":
             out[entry.tier_column] = value_tier(score, rules.value_shares)
             out["value_level"] = out[entry.tier_column].map(VALUE_LEVEL)

@@ -147,7 +147,7 @@ def signature_frames(model, X: pd.DataFrame):
 def log_model(model, X: pd.DataFrame, target: str):
     """Log the model to the active run (signature, input example, the target's predict method)."""
     example, signature = signature_frames(model, X)
-    predict_fn = "predict_proba" if not spec(target).is_value else "predict"
+    predict_fn = "predict_proba" if spec(target).is_classification else "predict"
     return mlflow.sklearn.log_model(
         model,
         name="model",

@@ -78,7 +78,7 @@ def xgboost_settings(
     chosen = {**tuned, "n_estimators": max_rounds}
     if monotone:
         chosen["monotone_constraints"] = spec(target).monotone
-    if not spec(target).is_value:
+    if spec(target).is_classification:
         chosen["calibration"] = calibration
     return chosen
 

@@ -23,7 +23,13 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
     )
     for target, entry in TARGETS.items():
         score = row[entry.score_column]
-        shown = f"{score:,.2f}" if entry.is_value else _prob(score)
+        shown = (
+            f"{score:,.2f}"
+            if entry.is_value
+            else f"{score:,.0f} days"
+            if entry.is_survival
+            else _prob(score)
+        )
         extra = "".join(f" ({row[c]})" for c in entry.extra_export_columns)
         table.add_row(target, shown, f"tier {row[entry.tier_column]}{extra}")
     table.add_row("lifecycle", str(row["lifecycle"]), f"RFM: {row['rfm_group']}")

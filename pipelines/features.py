@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -44,7 +45,9 @@ def label_rates(labels: pd.DataFrame) -> dict:
     for name, entry in TARGETS.items():
         if entry.population:
             aggregations[entry.population] = (entry.population, "sum")
-        if entry.is_value:
+        if entry.is_survival:  # the share who ordered within the horizon (the rest: censored)
+            aggregations[f"{name}_observed_share"] = (name, lambda v: float(np.isfinite(v).mean()))
+        elif entry.is_value:
             aggregations[f"{name}_mean"] = (name, "mean")
             aggregations[f"{name}_zero_share"] = (name, lambda v: float((v == 0).mean()))
         else:

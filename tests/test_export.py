@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.targets import schema_version
 from pipelines.export import MANIFEST, previous_export, publish, read_latest
 from pipelines.files import sha256_file
 from tests.conftest import REPO
@@ -47,7 +48,7 @@ def test_manifest_lists_the_sha256_of_every_file(tmp_path):
     }
     for name, digest in manifest["files"].items():
         assert sha256_file(folder / name) == digest
-    assert manifest["schema_version"] == "1.0" and manifest["as_of"] == "2025-01-01"
+    assert manifest["schema_version"] == schema_version() and manifest["as_of"] == "2025-01-01"
     assert (tmp_path / "latest").resolve() == folder.resolve()
     frame, _ = read_latest(tmp_path)
     pd.testing.assert_frame_equal(frame, _segments())

@@ -28,7 +28,7 @@ from models.scorers import (
 )
 
 PARAMS = BGNBDParams(r=0.7, alpha=40.0, a=0.8, b=5.0, p=6.0, q=3.0, v=20.0)
-HORIZONS = {"churn": 90, "propensity": 30, "cltv": 365}
+HORIZONS = {"churn": 90, "propensity": 30, "cltv": 365, "next_order": 90}
 
 
 def _customers(n: int, seed: int) -> pd.DataFrame:
