@@ -29,12 +29,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from features.targets import TARGETS
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 FULL = SHARED / "online_retail_ii" / "online_retail_ii.csv.gz"
 SAMPLE = SHARED / "online_retail_ii_sample" / "online_retail_ii_sample.csv.gz"
 SHORT_FROM = "2011-03-01"  # the short history: the last nine months of the full data
-TARGETS = ("churn", "propensity", "cltv")
 PEAK_WRAPPER = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[2:]); "
     "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "

@@ -24,13 +24,12 @@ import shap
 
 from features.catalogue import build_catalogue
 from features.definitions import FeatureRules
+from features.targets import TARGETS
 from models.bgnbd import BGNBD_CATALOGUE
 from models.explain import contributions, reference_contributions
 from models.frames import predict_target
 from models.scoring import build_export, catalogue_renderer
 from pipelines.config import load_params
-
-TARGETS = ("churn", "propensity", "cltv")
 
 
 def peak_rss_mib() -> float:
