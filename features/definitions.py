@@ -398,6 +398,11 @@ def _label_expressions(table: ir.Table, future: dict, eligible, as_of: pd.Timest
         ),
         "propensity": lambda: (future["future_orders_propensity"] > 0).cast("int8"),
         "cltv": lambda: ibis.greatest(future["future_net_cltv"], 0.0),
+        "next_order": lambda: ibis.ifelse(  # +inf: no order within the horizon (censored)
+            table["future_first_next_order"].isnull(),
+            float("inf"),
+            ibis.greatest(-_days_before(as_of, table["future_first_next_order"]), 1 / 1440),
+        ),  # days, a minute at least
     }
 
 

@@ -145,6 +145,29 @@ TARGETS: dict[str, Target] = {
             monotone={"orders_total": 1},
             extra_export_columns=("value_level",),
         ),
+        Target(
+            name="next_order",
+            task=SURVIVAL,
+            orientation=NEXT_ORDER_DAYS,
+            headline="concordance",
+            label="days from the cutoff to the next order, right-censored at {h} days (no order "
+            "within them), among all known customers",
+            score_column="next_order_days",
+            tier_column=None,
+            tier_rule=None,
+            reasons_up_down=("pushes the next order later", "brings the next order sooner"),
+            prior_column="bgnbd_median_days_next_order",
+            prior_is_feature=False,
+            prior_info=(
+                "days",
+                "BG/NBD median days to the next order",
+                "next order expected in {value:.0f} days (BG/NBD)",
+            ),
+            candidates=("probabilistic", "xgboost"),
+            monotone={"days_since_last_order": 1, "orders_total": -1},
+            extra_export_columns=("expected_next_order_date",),
+            since_schema="1.1",
+        ),
     )
 }
 

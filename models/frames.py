@@ -104,10 +104,15 @@ def predict_target(target: str, model, X: pd.DataFrame) -> np.ndarray:
     return model.predict(X)
 
 
-def feature_columns(features: pd.DataFrame) -> list[str]:
-    """Model inputs: every column but the keys and the BG/NBD forecasts that are not inputs."""
-    excluded = {*KEY_COLUMNS, *(t.prior_column for t in TARGETS.values() if not t.prior_is_feature)}
-    return [c for c in features.columns if c not in excluded]
+def feature_columns(features: pd.DataFrame, target: str | None = None) -> list[str]:
+    """Model inputs of ``target`` (default: of any target): every column but the keys and the
+    BG/NBD forecasts of other targets that are not inputs of every target."""
+    excluded = {
+        t.prior_column
+        for t in TARGETS.values()
+        if not t.prior_is_feature and target is not None and t.name != target
+    }
+    return [c for c in features.columns if c not in {*KEY_COLUMNS, *excluded}]
 
 
 def eligible_rows(joined: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -134,7 +139,7 @@ def make_split(
     joined = chosen.merge(labels, on=list(KEY_COLUMNS), how="inner", validate="one_to_one")
     rows = eligible_rows(joined, target).sort_values(list(KEY_COLUMNS), kind="stable")
     rows = rows.reset_index(drop=True)
-    X = as_model_input(rows[feature_columns(features)])
+    X = as_model_input(rows[feature_columns(features, target)])
     y = rows[target].astype(int if spec(target).is_classification else float)
     return Split(X, y, rows[list(KEY_COLUMNS)])
 

@@ -13,6 +13,7 @@ from models.explain import contributions, top_reasons
 from models.segmentation import SegmentRule, TierRules, assign_segments, assign_tiers, rfm_groups
 
 SCORE_COLUMNS = {name: entry.score_column for name, entry in TARGETS.items()}
+MAX_WAIT_DAYS = 3650.0  # exported waits are capped at ten years (a model may extrapolate far)
 
 
 def _target_columns(first: bool) -> list[str]:
@@ -73,7 +74,8 @@ def build_export(
     ``on_explained(target)`` is called after each model's reasons (progress reporting)."""
     scores = keys.reset_index(drop=True).copy()
     for target, column in SCORE_COLUMNS.items():
-        scores[column] = np.round(predictions[target], 6)
+        score = np.round(predictions[target], 6)
+        scores[column] = np.minimum(score, MAX_WAIT_DAYS) if spec(target).is_survival else score
     X = X.reset_index(drop=True)
     out = assign_tiers(scores, X, tier_rules)
     for entry in TARGETS.values():

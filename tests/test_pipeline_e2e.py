@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from features.targets import TARGETS
+from pipelines.export import read_latest
 from tests.conftest import run_in
 
 pytestmark = pytest.mark.slow
@@ -30,8 +32,8 @@ def test_every_layer_is_written_and_ingest_reconciles(pipeline):
     assert report["quarantined"] > 0 and report["duplicates_removed"] > 0
     for path in ("data/validated/events", "data/features/features.parquet", "data/bgnbd"):
         assert (pipeline / path).exists(), path
-    for target in ("churn", "propensity", "cltv"):
-        for candidate in ("probabilistic", "rfm", "boosted_prior", "xgboost"):
+    for target, entry in TARGETS.items():
+        for candidate in entry.candidates:
             model = pipeline / "data" / "models" / target / candidate / "model" / "MLmodel"
             assert model.exists(), model
         assert json.loads((pipeline / "reports" / "evaluate" / f"{target}.json").read_text())
@@ -73,8 +75,8 @@ def test_mlflow_parent_run_holds_what_a_reviewer_needs(pipeline):
 
 def test_every_candidate_is_registered_and_the_champion_is_the_reported_scorer(pipeline):
     client = MlflowClient()
-    for target in ("churn", "propensity", "cltv"):
-        name = f"segments-{target}"
+    for target, entry in TARGETS.items():
+        name = entry.registered_model
         report = json.loads((pipeline / "reports" / "evaluate" / f"{target}.json").read_text())
         trained = json.loads((pipeline / "reports" / "train" / f"{target}.json").read_text())
         assert set(report["candidates"]) == set(trained["candidates"])
@@ -114,21 +116,19 @@ def test_same_seed_gives_the_same_predictions(pipeline):
 
 def test_reasons_of_every_served_scorer_add_up(pipeline):
     from models.explain import contributions
-    from models.frames import as_model_input
+    from models.frames import as_model_input, predict_target
 
     features = pd.read_parquet(pipeline / "data" / "features" / "features.parquet")
     bgnbd = pd.read_parquet(pipeline / "data" / "bgnbd" / "bgnbd.parquet")
     rows = features.merge(bgnbd, on=["customer_id", "as_of"]).head(300)
     rows = as_model_input(rows.drop(columns=["customer_id", "as_of"]))
     rows = rows[rows["orders_total"] > 0]
-    for target in ("churn", "propensity", "cltv"):
-        for candidate in ("probabilistic", "rfm", "boosted_prior", "xgboost"):
+    for target, entry in TARGETS.items():
+        for candidate in entry.candidates:
             path = pipeline / "data" / "models" / target / candidate / "model"
             model = mlflow.sklearn.load_model(str(path))
             values, base = contributions(model, rows)
-            prediction = (
-                model.predict(rows) if target == "cltv" else model.predict_proba(rows)[:, 1]
-            )
+            prediction = predict_target(target, model, rows)
             np.testing.assert_allclose(
                 values.sum(axis=1) + base,
                 model.reason_value(prediction),
@@ -136,3 +136,22 @@ def test_reasons_of_every_served_scorer_add_up(pipeline):
                 atol=1e-3,
                 err_msg=f"{target}/{candidate}",
             )
+
+
+def test_next_order_is_censored_judged_by_concordance_and_exported_with_a_date(pipeline):
+    labels = pd.read_parquet(pipeline / "data" / "features" / "labels.parquet")
+    waits = labels["next_order"].dropna()
+    horizon = json.loads((pipeline / "data" / "features" / "snapshots.json").read_text())
+    assert np.isinf(waits).any() and (waits[np.isfinite(waits)] > 0).all()
+    assert waits[np.isfinite(waits)].max() <= horizon["targets"]["next_order"]["horizon_days"]
+    report = json.loads((pipeline / "reports" / "evaluate" / "next_order.json").read_text())
+    served = report["scores"][report["champion"]]
+    assert report["headline_metric"] == "concordance" and served["concordance"]["value"] > 0.5
+    assert 0 <= served["median_coverage"]["value"] <= 1
+    segments, manifest = read_latest(pipeline / "exports")
+    assert manifest["schema_version"] == "1.1"
+    days = segments["next_order_days"]
+    assert days.notna().all() and (days > 0).all()
+    ends = pd.to_datetime(segments["as_of"]) + pd.to_timedelta(days, unit="D")
+    assert (ends.dt.strftime("%Y-%m-%d") == segments["expected_next_order_date"]).all()
+    assert segments["next_order_reason_1_phrase"].notna().all()

@@ -9,6 +9,7 @@ import json
 import pytest
 import yaml
 
+from features.targets import TARGETS
 from tests.conftest import fresh_repro
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,7 @@ def test_an_export_exists_and_names_the_scorer_of_every_target(sample_pipeline):
     params = yaml.safe_load((sample_pipeline / "params.yaml").read_text())
     ingest = json.loads((sample_pipeline / "reports" / "ingest.json").read_text())
     assert ingest["anonymous"] == 590 and ingest["reconciled"] is True
-    for target in ("churn", "propensity", "cltv"):
+    for target in TARGETS:
         report = json.loads(
             (sample_pipeline / "reports" / "evaluate" / f"{target}.json").read_text()
         )

@@ -15,6 +15,7 @@ import pytest
 import requests
 from nbclient import NotebookClient
 
+from features.targets import TARGETS
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -71,12 +72,10 @@ def _api(base: str, path: str, **params) -> dict:
 def test_reviewer_reads_champions_metrics_and_artifacts_over_rest(mlflow_server):
     base = mlflow_server
     experiments = _api(base, "experiments/search", max_results=50)["experiments"]
-    assert {"segments-churn", "segments-propensity", "segments-cltv"} <= {
-        e["name"] for e in experiments
-    }
+    assert {t.registered_model for t in TARGETS.values()} <= {e["name"] for e in experiments}
     found = 0
-    for target in ("churn", "propensity", "cltv"):
-        name = f"segments-{target}"
+    for target, entry in TARGETS.items():
+        name = entry.registered_model
         versions = _api(base, "registered-models/get", name=name)["registered_model"]
         aliases = {a["alias"] for a in versions.get("aliases", [])}
         assert "challenger" in aliases
@@ -95,7 +94,7 @@ def test_reviewer_reads_champions_metrics_and_artifacts_over_rest(mlflow_server)
         )
         assert card.ok and f"# Model card: {target}" in card.text
         found += 1
-    assert found == 3
+    assert found == len(TARGETS)
 
 
 def test_notebook_runs_top_to_bottom_on_the_latest_results(pipeline):

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from features.targets import TARGETS
 from pipelines.files import sha256_file
 from tests.conftest import run_in
 
@@ -51,7 +52,7 @@ def test_export_schema_tiers_and_reasons(pipeline):
     segments = pd.read_parquet(_latest(pipeline) / "segments.parquet")
     assert segments.columns[: len(EXPORT_COLUMNS)].tolist() == EXPORT_COLUMNS
     assert segments["customer_id"].is_unique and segments["segment"].notna().all()
-    for model in ("churn", "propensity", "cltv"):
+    for model in TARGETS:
         for part in ("phrase", "feature", "value", "contribution"):
             assert f"{model}_reason_1_{part}" in segments
     buyers = segments["churn_tier"] != "n/a"
@@ -70,7 +71,7 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     segments = pd.read_parquet(folder / "segments.parquet")
     assert manifest["rows"] == len(segments)
     assert sum(manifest["counts"]["segment"].values()) == len(segments)
-    assert set(manifest["models"]) == {"churn", "propensity", "cltv"}
+    assert set(manifest["models"]) == set(TARGETS)
     no_consent = set(segments.loc[~segments["marketing_consent"].fillna(False), "customer_id"])
     assert manifest["excluded_from_activation_no_consent"] == len(no_consent) > 0
     activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))

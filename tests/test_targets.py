@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -28,21 +29,27 @@ def test_every_registered_target_has_a_horizon_in_params_and_known_candidates():
         assert entry.task in LABEL_DTYPE
 
 
-def test_the_export_schema_is_built_from_the_registry_in_its_order():
+def test_the_export_schema_holds_every_target_column_in_registry_order():
     columns = [c for entry in TARGETS.values() for c in entry.export_columns]
-    assert list(EXPORT_COLUMNS[2 : 2 + len(columns)]) == columns
+    positions = [EXPORT_COLUMNS.index(c) for c in columns]
+    assert positions == sorted(positions)
     assert len(set(EXPORT_COLUMNS)) == len(EXPORT_COLUMNS)
 
 
 def test_label_columns_put_populations_before_the_labels():
-    assert label_columns() == ("churn_eligible", "churn", "propensity", "cltv")
+    assert label_columns() == ("churn_eligible", *TARGETS)
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_each_headline_metric_rewards_a_perfect_ranking_over_a_reversed_one(name):
-    y = pd.Series([0, 0, 1, 1, 0, 1], dtype=float)
-    perfect = headline_score(name, y, y + 0.01 * pd.Series(range(6)))
-    reversed_ = headline_score(name, y, -y)
+    if spec(name).is_survival:  # days to the event, +inf when censored; predictions in days
+        y = pd.Series([3.0, 10.0, np.inf, 25.0, np.inf, 60.0])
+        predicted = y.replace(np.inf, 200.0)
+    else:
+        y = pd.Series([0, 0, 1, 1, 0, 1], dtype=float)
+        predicted = y + 0.01 * pd.Series(range(6))
+    perfect = headline_score(name, y, predicted)
+    reversed_ = headline_score(name, y, -predicted)
     assert perfect > reversed_
 
 
