@@ -31,7 +31,8 @@ def render_customer(exports_dir: Path, customer_id: str) -> Table:
             else _prob(score)
         )
         extra = "".join(f" ({row[c]})" for c in entry.extra_export_columns)
-        table.add_row(target, shown, f"tier {row[entry.tier_column]}{extra}")
+        tier = f"tier {row[entry.tier_column]}" if entry.tier_column else "expected"
+        table.add_row(target, shown, f"{tier}{extra}")
     table.add_row("lifecycle", str(row["lifecycle"]), f"RFM: {row['rfm_group']}")
     for target, model in manifest.get("models", {}).items():
         table.add_row(

@@ -82,13 +82,13 @@ def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
 
 SMALL = {
     ("synthetic", "n_customers"): 2500,
-    ("train", "n_trials"): 3,
+    ("train", "n_trials"): 2,
     ("train", "max_training_snapshots"): 2,
     ("train", "cv_folds"): 2,
     ("train", "timeout_s"): 60,
-    ("evaluate", "n_bootstrap"): 60,
+    ("evaluate", "n_bootstrap"): 40,
 }
-SMALL_SEARCH = {"max_rounds": 80, "max_depth": [2, 4]}
+SMALL_SEARCH = {"max_rounds": 60, "max_depth": [2, 4]}
 
 
 def _copy_repo(dest: Path) -> None:

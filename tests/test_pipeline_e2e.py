@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 
 from features.targets import TARGETS
 from pipelines.export import read_latest
-from tests.conftest import run_in
+from tests.conftest import SMALL, run_in
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,9 @@ def test_mlflow_parent_run_holds_what_a_reviewer_needs(pipeline):
     client = MlflowClient()
     trained = json.loads((pipeline / "reports" / "train" / "churn.json").read_text())
     run = client.get_run(trained["candidates"]["xgboost"]["run_id"])
-    assert run.data.params["target"] == "churn" and run.data.params["n_trials"] == "3"
+    assert run.data.params["target"] == "churn" and run.data.params["n_trials"] == str(
+        SMALL["train", "n_trials"]
+    )
     assert run.data.params["candidate"] == "xgboost"
     assert {"git_commit", "data_fingerprint", "holdout_cutoff"} <= set(run.data.tags)
     metrics = run.data.metrics
@@ -69,7 +71,7 @@ def test_mlflow_parent_run_holds_what_a_reviewer_needs(pipeline):
     children = client.search_runs(
         [run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'"
     )
-    assert len(children) == 3
+    assert len(children) == SMALL["train", "n_trials"]
     assert all(set(c.data.metrics) == {"objective"} for c in children if c.data.metrics)
 
 
