@@ -410,11 +410,11 @@ def _future(events: ir.Table, as_of: pd.Timestamp, horizon_days: int, target: st
     end = as_of + pd.Timedelta(days=horizon_days)
     window = events.filter((events.event_time >= _ts(as_of)) & (events.event_time < _ts(end)))
     purchase, refund = window.event_type == "purchase", window.event_type == "refund"
-    return window.group_by(CUSTOMER_KEY).aggregate(
-        **{
-            f"future_orders_{target}": window.order_id.nunique(where=purchase),
-            f"future_net_{target}": window.amount.sum(where=purchase).fill_null(0)
-            - window.amount.sum(where=refund).fill_null(0),
-            f"future_first_{target}": window.event_time.min(where=purchase),
-        }
-    )
+    columns = {
+        f"future_orders_{target}": window.order_id.nunique(where=purchase),
+        f"future_net_{target}": window.amount.sum(where=purchase).fill_null(0)
+        - window.amount.sum(where=refund).fill_null(0),
+    }
+    if TARGETS[target].is_survival:  # only a wait reads when the first order came
+        columns[f"future_first_{target}"] = window.event_time.min(where=purchase)
+    return window.group_by(CUSTOMER_KEY).aggregate(**columns)
