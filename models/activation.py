@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-ACTIVATION_COLUMNS = ("customer_id", "segment", "churn_tier", "propensity_tier", "value_level")
+from features.targets import activation_columns
 
 
 def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], i
     customers were left out for want of consent."""
     consented = segments[segments["marketing_consent"].fillna(False).astype(bool)]
     lists = {
-        name: group[list(ACTIVATION_COLUMNS)]
+        name: group[list(activation_columns())]
         for name, group in consented.groupby("segment", sort=True)
     }
     return lists, int(len(segments) - len(consented))
