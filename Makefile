@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test browser report-screenshot lint format bench-generate bench-ingest bench-features bench-score bench-real compare-cltv mlflow-ui lock clean
+.PHONY: help env repro test browser report-png lint format bench-generate bench-ingest bench-features bench-score bench-real compare-cltv mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ test: lint browser ## Lint, then the test suite (slow end-to-end tests included)
 browser: ## Install Debian's chromium for the report's browser test, if missing (apt-get; never fails)
 	@scripts/install_chromium.sh
 
-report-screenshot: $(STAMP) browser ## Screenshot exports/latest/report.html to docs/report.png (after make repro)
+report-png: $(STAMP) browser ## Screenshot exports/latest/report.html to docs/report.png (after make repro)
 	$(PY) -m reporting.browser exports/latest/report.html docs/report.png
 
 bench-generate: $(STAMP) ## Benchmark the synthetic generator (about 10M events)
