@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
@@ -137,6 +137,13 @@ class DriftParams(_Strict):
     refuse_psi: float
 
 
+class ReportParams(_Strict):
+    """The segment report: the shop's currency and a suggested action per segment name."""
+
+    currency: str = Field(min_length=1)  # the symbol money is shown with ("£", "€", "US$ ")
+    actions: dict[str, str] = Field(default_factory=dict)
+
+
 class ScoreParams(_Strict):
     model_alias: str
     top_k_reasons: int = Field(ge=1, le=10)
@@ -146,6 +153,17 @@ class ScoreParams(_Strict):
     drift: DriftParams
     tiers: TierRules
     segments: list[SegmentRule]
+    report: ReportParams
+
+    @model_validator(mode="after")
+    def _actions_name_segments(self) -> ScoreParams:
+        unknown = sorted(set(self.report.actions) - {rule.name for rule in self.segments})
+        if unknown:
+            raise ValueError(
+                f"score.report.actions: {unknown} are not segment names (score.segments); "
+                "check the spelling or add the segment"
+            )
+        return self
 
     @field_validator("segments")
     @classmethod

@@ -48,10 +48,10 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
     tables |= moves
     documents = {"drift.json": drift, "provenance.json": about, **summary}
     documents["report.html"] = segment_report(
+        params,
         segments,
         as_of,
         about["models"],
-        params.paths.reports_dir,
         summary.get("migration/summary.json"),
         moves.get("migration/segment_transitions.csv"),
     )

@@ -9,14 +9,12 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from features.catalogue import KEY_COLUMNS, build_catalogue
+from features.catalogue import KEY_COLUMNS
 from models import tracking
-from models.bgnbd import BGNBD_CATALOGUE
 from models.frames import feature_columns, predict_target
-from models.horizon import HORIZON_CATALOGUE
 from models.migration import pseudonymise
 from models.population import within_population
-from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
+from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer, scoring_catalogue
 from pipelines import export
 from pipelines.champions import check_drift, check_schema, load_models
 from pipelines.config import Params, load_params
@@ -50,7 +48,7 @@ def score_all(params: Params, features: pd.DataFrame, champions, on_explained=No
         )
         for target, champion in champions.items()
     }
-    render = catalogue_renderer([*build_catalogue(rules), *BGNBD_CATALOGUE, *HORIZON_CATALOGUE])
+    render = catalogue_renderer(scoring_catalogue(rules))
     return build_export(
         features[list(KEY_COLUMNS)],
         features[feature_columns(features)],
