@@ -101,6 +101,30 @@ def explain(
 
 
 @app.command()
+def forget(
+    customer_ids: list[str] = typer.Argument(None, help="Customer ids to erase."),
+    file: Path = typer.Option(None, "--file", help="A text file of ids, one a line."),
+    params: Path = ParamsOption,
+) -> None:
+    """Erase customers from the data, features, exports and MLflow artifacts, and suppress them
+    in every future ingest (README "Right to erasure")."""
+    from pipelines.config import load_params
+    from pipelines.erasure import forget as erase
+
+    ids = [*(customer_ids or []), *(file.read_text().splitlines() if file else [])]
+    try:
+        record = erase(load_params(params), ids)
+    except (ValueError, IngestError) as error:
+        _err.print(f"[red]forget failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=EXIT_INPUT_REFUSED) from error
+    Console(stderr=True).print(
+        f"[bold]forget[/bold]: {len(record['pseudonymised_ids'])} customers suppressed; "
+        f"{record['rows_removed_total']:,} rows removed from {len(record['files_touched'])} "
+        "files (erasure log: pseudonymised ids only)"
+    )
+
+
+@app.command()
 def version() -> None:
     """Print the package and event-contract versions."""
     from importlib.metadata import version as package_version

@@ -158,6 +158,16 @@ class ScoreParams(_Strict):
         return rules
 
 
+class PrivacyParams(_Strict):
+    """The right to erasure (`segments forget`): files no stage writes, so neither `dvc repro` nor
+    `make clean` removes them."""
+
+    suppression: Path  # pseudonymised ids of forgotten customers; every ingest drops their rows
+    salt: Path  # the salt of those ids, made by the first erasure (owner-only); salt_env wins
+    salt_env: str  # environment variable that may hold the salt instead
+    erasure_log: Path  # one JSON line per erasure: pseudonymised ids, time, files touched
+
+
 class Params(_Strict):
     seed: int
     paths: PathParams
@@ -169,6 +179,7 @@ class Params(_Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+    privacy: PrivacyParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

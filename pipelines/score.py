@@ -10,11 +10,11 @@ import pandas as pd
 from rich.console import Console
 
 from features.catalogue import KEY_COLUMNS, build_catalogue
+from features.erasure import pseudonymise
 from models import tracking
 from models.bgnbd import BGNBD_CATALOGUE
 from models.frames import feature_columns, predict_target
 from models.horizon import HORIZON_CATALOGUE
-from models.migration import pseudonymise
 from models.population import within_population
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
 from pipelines import export
