@@ -104,6 +104,9 @@ def explain(
 def forget(
     customer_ids: list[str] = typer.Argument(None, help="Customer ids to erase."),
     file: Path = typer.Option(None, "--file", help="A text file of ids, one a line."),
+    purge_dvc_cache: bool = typer.Option(
+        False, "--purge-dvc-cache", help="Also delete DVC cache objects that hold them."
+    ),
     params: Path = ParamsOption,
 ) -> None:
     """Erase customers from the data, features, exports and MLflow artifacts, and suppress them
@@ -113,7 +116,7 @@ def forget(
 
     ids = [*(customer_ids or []), *(file.read_text().splitlines() if file else [])]
     try:
-        record = erase(load_params(params), ids)
+        record = erase(load_params(params), ids, purge_dvc_cache)
     except (ValueError, IngestError) as error:
         _err.print(f"[red]forget failed:[/red] {error}", soft_wrap=True, highlight=False)
         raise typer.Exit(code=EXIT_INPUT_REFUSED) from error

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from features.erasure import (
     Suppression,
@@ -24,7 +23,6 @@ from features.erasure import (
     erasure_record,
     pseudonymised,
     republished_manifest,
-    suppressed_mask,
 )
 from models.activation import activation_lists
 from pipelines.config import Params
@@ -32,8 +30,8 @@ from pipelines.export import MANIFEST, checksums
 from pipelines.files import atomic_file, replace_dir, staging_dir
 from pipelines.io import write_json
 from pipelines.privacy import append_log, suppress
+from pipelines.scrub import purge_cache, scrub_tables
 
-TABLES = (".parquet", ".csv", ".csv.gz", ".tsv")
 MLFLOW_SAMPLE = "segments_sample_pseudonymised.json"  # models.tracking.log_scoring_run
 
 
@@ -52,56 +50,6 @@ def data_folders(params: Params) -> list[Path]:
     paths = params.paths
     folders = [paths.raw_dir, paths.features_dir, paths.bgnbd.parent]
     return [f for f in folders if not any(o in f.parents for o in folders)]
-
-
-def _csv_options(path: Path) -> dict:
-    return {"sep": "\t" if path.name.endswith(".tsv") else ","}
-
-
-def _read_ids(path: Path, columns: tuple[str, ...]) -> tuple[str | None, pd.Series | None]:
-    """The id column of a table file (None when it has none), read alone."""
-    if path.name.endswith(".parquet"):
-        names = pq.read_schema(path).names
-        column = next((c for c in columns if c in names), None)
-        return column, column and pq.read_table(path, columns=[column]).column(0).to_pandas()
-    header = pd.read_csv(path, nrows=0, **_csv_options(path)).columns
-    column = next((c for c in columns if c in header), None)
-    if column is None:
-        return None, None
-    ids = pd.read_csv(
-        path, usecols=[column], dtype=str, keep_default_na=False, **_csv_options(path)
-    )
-    return column, ids[column]
-
-
-def _rewrite(path: Path, keep: pd.Series) -> None:
-    """``path`` with only the ``keep`` rows, replaced atomically, in its own format."""
-    with atomic_file(path) as tmp:
-        if path.name.endswith(".parquet"):
-            pq.write_table(pq.read_table(path).filter(keep.to_numpy()), tmp)
-            return
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, **_csv_options(path))
-        compression = "gzip" if path.name.endswith(".gz") else None
-        frame[keep.to_numpy()].to_csv(
-            tmp, index=False, compression=compression, lineterminator="\n", **_csv_options(path)
-        )
-
-
-def scrub_tables(root: Path, suppression: Suppression, columns: tuple[str, ...]) -> dict[str, int]:
-    """Remove forgotten customers' rows from every table file below ``root``; returns rows
-    removed per rewritten file, relative to ``root``."""
-    removed = {}
-    for path in sorted(root.rglob("*")) if root.is_dir() else []:
-        if not path.name.endswith(TABLES):
-            continue
-        column, ids = _read_ids(path, columns)
-        if column is None:
-            continue
-        hit = suppressed_mask(ids, suppression)
-        if hit.any():
-            _rewrite(path, ~hit)
-            removed[path.relative_to(root).as_posix()] = int(hit.sum())
-    return removed
 
 
 def _under(folder: Path, removed: dict[str, int]) -> dict[str, int]:
@@ -176,8 +124,22 @@ def scrub_mlflow(params: Params, suppression: Suppression, ids: list[str]) -> di
     return removed
 
 
-def forget(params: Params, ids: list[str]) -> dict:
-    """Erase ``ids`` everywhere and return the erasure record (which holds no raw id)."""
+def dvc_cache() -> Path | None:
+    """The DVC cache of the repository in the working folder (None outside one)."""
+    from dvc.exceptions import NotDvcRepoError
+    from dvc.repo import Repo
+
+    try:
+        with Repo(".") as repo:
+            cache = Path(repo.cache.local.path)
+    except NotDvcRepoError:
+        return None
+    return cache.relative_to(Path.cwd()) if cache.is_relative_to(Path.cwd()) else cache
+
+
+def forget(params: Params, ids: list[str], purge_dvc_cache: bool = False) -> dict:
+    """Erase ``ids`` everywhere and return the erasure record (which holds no raw id); with
+    ``purge_dvc_cache``, also the DVC cache's earlier versions of the data that hold them."""
     ids = clean_ids(ids)
     if not ids:
         raise ValueError("no customer id given")
@@ -188,6 +150,8 @@ def forget(params: Params, ids: list[str]) -> dict:
         removed |= _under(folder, scrub_tables(folder, suppression, id_columns(params)))
     removed |= scrub_exports(params.score.exports_dir, suppression, erased_at)
     removed |= scrub_mlflow(params, suppression, ids)
+    cache = dvc_cache() if purge_dvc_cache else None
+    removed |= purge_cache(cache, suppression, id_columns(params)) if cache else {}
     record = erasure_record(hashes, erased_at, removed)
     append_log(params.privacy, record)
     return record

@@ -122,3 +122,36 @@ def test_ingest_refuses_a_list_whose_salt_is_lost(stage_params):
     params.privacy.salt.write_text("another salt")
     with pytest.raises(IngestError, match="not the one the list was made with"):
         privacy.load_suppression(params.privacy)
+
+
+def test_table_files_are_rewritten_without_them_in_their_own_format(tmp_path):
+    from pipelines.scrub import purge_cache, scrub_tables
+
+    frame = pd.DataFrame({"Customer ID": ["12417", "7", "12417"], "x": ["a", "b", "c"]})
+    frame.to_csv(tmp_path / "raw.csv.gz", index=False)
+    frame.rename(columns={"Customer ID": "customer_id"}).to_parquet(tmp_path / "t.parquet")
+    frame.drop(columns="Customer ID").to_csv(tmp_path / "no_ids.csv", index=False)
+    removed = scrub_tables(tmp_path, listed("12417"), ("customer_id", "Customer ID"))
+    assert removed == {"raw.csv.gz": 2, "t.parquet": 2}
+    assert pd.read_csv(tmp_path / "raw.csv.gz", dtype=str)["x"].tolist() == ["b"]
+    assert pd.read_parquet(tmp_path / "t.parquet")["customer_id"].tolist() == ["7"]
+    assert scrub_tables(tmp_path, listed("12417"), ("customer_id",)) == {}  # nothing left
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    quarantine = pd.DataFrame({"original": [json.dumps({"Customer ID": 12417.0}), None]})
+    quarantine.to_parquet(cache / "ab12")
+    (cache / "cd34").write_text("not a table")
+    assert purge_cache(cache, listed("12417"), ("Customer ID",)) == {f"{cache}/ab12": 1}
+    assert sorted(p.name for p in cache.iterdir()) == ["cd34"]
+
+
+def test_a_republished_manifest_describes_what_is_left():
+    from features.erasure import republished_manifest
+
+    manifest = {"rows": 3, "counts": {"segment": {"A": 2, "B": 1}}, "files": {"x": "old"}}
+    manifest |= {"excluded_from_activation_no_consent": 1, "created_at": "then"}
+    segments = pd.DataFrame({"segment": ["A", "B"]})
+    out = republished_manifest(manifest, segments, {"x": "new"}, 0, "now")
+    assert out["rows"] == 2 and out["counts"] == {"segment": {"A": 1, "B": 1}}
+    assert out["files"] == {"x": "new"} and out["excluded_from_activation_no_consent"] == 0
+    assert out["created_at"] == "then" and out["erased_at"] == "now"
