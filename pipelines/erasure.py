@@ -44,12 +44,17 @@ def id_columns(params: Params) -> tuple[str, ...]:
 
 
 def data_folders(params: Params) -> list[Path]:
-    """The folders of the project's data layers that hold customer ids, validated aside (it is
-    re-ingested). A source outside them is not rewritten: the suppression list keeps its rows
-    of forgotten customers out of every ingest."""
-    paths = params.paths
-    folders = [paths.raw_dir, paths.features_dir, paths.bgnbd.parent]
+    """The project's data layers that hold customer ids, validated aside (it is re-ingested),
+    and the ingest source when it lies inside the project. A source elsewhere is not rewritten:
+    the suppression list keeps its rows of forgotten customers out of every ingest."""
+    paths, source = params.paths, params.ingest.source
+    inside = [p for p in (source.path, source.customers_path) if p and _in_project(p)]
+    folders = [paths.raw_dir, paths.features_dir, paths.bgnbd.parent, *inside]
     return [f for f in folders if not any(o in f.parents for o in folders)]
+
+
+def _in_project(path: Path) -> bool:
+    return not path.is_absolute() and ".." not in path.parts
 
 
 def _under(folder: Path, removed: dict[str, int]) -> dict[str, int]:

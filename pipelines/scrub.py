@@ -49,10 +49,10 @@ def _rewrite(path: Path, keep: pd.Series) -> None:
 
 
 def scrub_tables(root: Path, suppression: Suppression, columns: tuple[str, ...]) -> dict[str, int]:
-    """Remove forgotten customers' rows from every table file below ``root``; returns rows
-    removed per rewritten file, relative to ``root``."""
+    """Remove forgotten customers' rows from every table file below ``root`` (or ``root``
+    itself); returns rows removed per rewritten file, relative to ``root``."""
     removed = {}
-    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+    for path in sorted(root.rglob("*")) if root.is_dir() else [root] if root.is_file() else []:
         if not path.name.endswith(TABLES):
             continue
         column, ids = _read_ids(path, columns)

@@ -4,6 +4,7 @@ with suppressed rows, the list's salt check, and the ingest stage honouring the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -155,3 +156,22 @@ def test_a_republished_manifest_describes_what_is_left():
     assert out["rows"] == 2 and out["counts"] == {"segment": {"A": 1, "B": 1}}
     assert out["files"] == {"x": "new"} and out["excluded_from_activation_no_consent"] == 0
     assert out["created_at"] == "then" and out["erased_at"] == "now"
+
+
+def test_a_source_inside_the_project_is_scrubbed_one_outside_is_not(tmp_path):
+    from pipelines.erasure import data_folders
+    from pipelines.scrub import scrub_tables
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    default = [p.as_posix() for p in data_folders(params)]
+    assert default == ["data/raw/synthetic", "data/features", "data/bgnbd"]  # source inside raw
+    for path, kept in (("data/orders.csv", True), ("/srv/orders.csv", False)):
+        update = {"path": Path(path), "customers_path": None}
+        source = params.ingest.source.model_copy(update=update)
+        moved = params.model_copy(
+            update={"ingest": params.ingest.model_copy(update={"source": source})}
+        )
+        assert (Path(path) in data_folders(moved)) is kept
+    pd.DataFrame({"customer_id": ["c1", "c2"]}).to_csv(tmp_path / "orders.csv", index=False)
+    assert scrub_tables(tmp_path / "orders.csv", listed("c1"), ("customer_id",)) == {".": 1}
