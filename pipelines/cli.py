@@ -120,10 +120,13 @@ def forget(
     except (ValueError, IngestError) as error:
         _err.print(f"[red]forget failed:[/red] {error}", soft_wrap=True, highlight=False)
         raise typer.Exit(code=EXIT_INPUT_REFUSED) from error
+    settings = load_params(params).privacy
     Console(stderr=True).print(
         f"[bold]forget[/bold]: {len(record['pseudonymised_ids'])} customers suppressed; "
         f"{record['rows_removed_total']:,} rows removed from {len(record['files_touched'])} "
-        "files (erasure log: pseudonymised ids only)"
+        f"files, logged in {settings.erasure_log}. Commit {settings.suppression}; keep "
+        f"{settings.salt} backed up (without it ingest refuses the list).",
+        highlight=False,
     )
 
 

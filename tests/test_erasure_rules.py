@@ -175,3 +175,22 @@ def test_a_source_inside_the_project_is_scrubbed_one_outside_is_not(tmp_path):
         assert (Path(path) in data_folders(moved)) is kept
     pd.DataFrame({"customer_id": ["c1", "c2"]}).to_csv(tmp_path / "orders.csv", index=False)
     assert scrub_tables(tmp_path / "orders.csv", listed("c1"), ("customer_id",)) == {".": 1}
+
+
+def test_segments_forget_on_a_small_project(stage_params, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines import ingest
+    from pipelines.cli import app
+
+    params, path = stage_params
+    monkeypatch.chdir(path.parent)  # the relative folders (exports/, data/...) are the tmp ones
+    ingest.main(str(path))
+    refused = CliRunner().invoke(app, ["forget", "  ", "--params", str(path)])
+    assert refused.exit_code == 2 and "no customer id given" in refused.output
+    result = CliRunner().invoke(app, ["forget", "c1", "--params", str(path)])
+    assert result.exit_code == 0, result.output
+    customers = pd.read_parquet(params.paths.validated_dir / "customers.parquet")
+    assert customers["customer_id"].tolist() == ["c2"]
+    (record,) = [json.loads(line) for line in params.privacy.erasure_log.read_text().splitlines()]
+    assert record["rows_removed"] == {params.paths.validated_dir.as_posix(): 2}
