@@ -11,20 +11,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
-from models.segmentation import SegmentRule, TierRules
+from pipelines.config_score import ScoreParams, Strict
 from synthetic.shop import ShopSpec
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PathParams(_Strict):
+class PathParams(Strict):
     raw_dir: Path
     validated_dir: Path
     ingest_report: Path
@@ -38,7 +34,7 @@ class PathParams(_Strict):
     id_salt: Path  # made once by the score stage (owner-only); the environment's salt wins
 
 
-class SourceParams(_Strict):
+class SourceParams(Strict):
     """Where raw events come from and how their columns map onto the event contract."""
 
     kind: Literal["events", "online_retail_ii"]
@@ -70,12 +66,12 @@ class SourceParams(_Strict):
         return value
 
 
-class SufficiencyParams(_Strict):
+class SufficiencyParams(Strict):
     min_purchasing_customers: int = Field(ge=1)
     min_history_days: int = Field(ge=1)
 
 
-class IngestParams(_Strict):
+class IngestParams(Strict):
     source: SourceParams
     reference_time: str | None = None
     max_reject_fraction: float = Field(ge=0.0, le=1.0)
@@ -83,7 +79,7 @@ class IngestParams(_Strict):
     sufficiency: SufficiencyParams
 
 
-class ExplicitSnapshots(_Strict):
+class ExplicitSnapshots(Strict):
     """Cutoffs set by hand instead of derived from the data (all three together)."""
 
     training: list[str]
@@ -91,7 +87,7 @@ class ExplicitSnapshots(_Strict):
     scoring: str
 
 
-class FeatureParams(_Strict):
+class FeatureParams(Strict):
     backend: Literal["duckdb", "spark"]
     step_days: int = Field(ge=1)
     min_history_days: int = Field(ge=0)
@@ -103,12 +99,12 @@ class FeatureParams(_Strict):
     snapshots: ExplicitSnapshots | None = None
 
 
-class MlflowParams(_Strict):
+class MlflowParams(Strict):
     tracking_uri: str  # MLFLOW_TRACKING_URI overrides
     artifact_root: Path
 
 
-class TrainParams(_Strict):
+class TrainParams(Strict):
     max_training_snapshots: int = Field(ge=1)
     cv_folds: int = Field(ge=1)  # purged rolling-origin validation folds (where data allows)
     fold_spacing_days: int = Field(ge=1)  # validation cutoffs about a season apart
@@ -119,64 +115,30 @@ class TrainParams(_Strict):
     search: SearchSpace
 
 
-class GateParams(_Strict):
+class GateParams(Strict):
     """Choice of the champion: a more complex candidate replaces the current one only when the
     lower bound of its paired difference over it exceeds ``min_difference``."""
 
     min_difference: float
 
 
-class EvaluateParams(_Strict):
+class EvaluateParams(Strict):
     n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
     gate: GateParams
 
 
-class DriftParams(_Strict):
-    warn_psi: float
-    refuse_psi: float
+class PrivacyParams(Strict):
+    """The right to erasure (`segments forget`): files no stage writes, so neither `dvc repro` nor
+    `make clean` removes them."""
+
+    suppression: Path  # pseudonymised ids of forgotten customers; every ingest drops their rows
+    salt: Path  # the salt of those ids, made by the first erasure (owner-only); salt_env wins
+    salt_env: str  # environment variable that may hold the salt instead
+    erasure_log: Path  # one JSON line per erasure: pseudonymised ids, time, files touched
 
 
-class ReportParams(_Strict):
-    """The segment report: the shop's currency and a suggested action per segment name."""
-
-    currency: str = Field(min_length=1)  # the symbol money is shown with ("£", "€", "US$ ")
-    actions: dict[str, str] = Field(default_factory=dict)
-
-
-class ScoreParams(_Strict):
-    model_alias: str
-    top_k_reasons: int = Field(ge=1, le=10)
-    exports_dir: Path
-    csv: bool
-    id_salt_env: str  # salt for pseudonymised ids in MLflow artifacts
-    drift: DriftParams
-    tiers: TierRules
-    segments: list[SegmentRule]
-    report: ReportParams
-
-    @model_validator(mode="after")
-    def _actions_name_segments(self) -> ScoreParams:
-        unknown = sorted(set(self.report.actions) - {rule.name for rule in self.segments})
-        if unknown:
-            raise ValueError(
-                f"score.report.actions: {unknown} are not segment names (score.segments); "
-                "check the spelling or add the segment"
-            )
-        return self
-
-    @field_validator("segments")
-    @classmethod
-    def _catch_all_last(cls, rules: list[SegmentRule]) -> list[SegmentRule]:
-        if not rules or rules[-1].when:
-            raise ValueError("score.segments: the last rule must have no conditions (catch-all)")
-        names = [rule.name for rule in rules]
-        if len(set(names)) != len(names):
-            raise ValueError(f"score.segments: names must be unique, got {names}")
-        return rules
-
-
-class Params(_Strict):
+class Params(Strict):
     seed: int
     paths: PathParams
     synthetic: ShopSpec
@@ -187,6 +149,7 @@ class Params(_Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+    privacy: PrivacyParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

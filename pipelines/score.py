@@ -10,9 +10,9 @@ import pandas as pd
 from rich.console import Console
 
 from features.catalogue import KEY_COLUMNS
+from features.erasure import pseudonymise
 from models import tracking
 from models.frames import feature_columns, predict_target
-from models.migration import pseudonymise
 from models.population import within_population
 from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer, scoring_catalogue
 from pipelines import export

@@ -28,6 +28,7 @@ def test_every_layer_is_written_and_ingest_reconciles(pipeline):
         + report["anonymous"]
         + report["quarantined"]
         + report["duplicates_removed"]
+        + report["suppressed"]
     )
     assert report["quarantined"] > 0 and report["duplicates_removed"] > 0
     for path in ("data/validated/events", "data/features/features.parquet", "data/bgnbd"):
