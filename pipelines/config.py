@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
@@ -133,8 +133,17 @@ class EvaluateParams(_Strict):
 
 
 class DriftParams(_Strict):
-    warn_psi: float
-    refuse_psi: float
+    """Limits of the drift guard; `models.drift.DriftRules` says what each one bounds."""
+
+    warn_psi: float = Field(gt=0)
+    refuse_psi: float = Field(gt=0)
+    refuse_prediction_psi: float = Field(gt=0)
+    window_days: int = Field(ge=1)  # must be one of features.order_windows_days (and activity)
+    min_volume_ratio: float = Field(gt=0, lt=1)
+    max_rate_ratio: float = Field(gt=1)
+    new_customer_days: int = Field(ge=1)
+    max_new_share_ratio: float = Field(gt=1)
+    max_missing_share: float = Field(ge=0, le=1)
 
 
 class ScoreParams(_Strict):
@@ -169,6 +178,20 @@ class Params(_Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+
+    @model_validator(mode="after")
+    def _drift_window_is_a_feature_window(self) -> Params:
+        window, features = self.score.drift.window_days, self.features
+        if (
+            window not in features.order_windows_days
+            or window not in features.activity_windows_days
+        ):
+            raise ValueError(
+                f"score.drift.window_days ({window}) must be one of features.order_windows_days "
+                f"{list(features.order_windows_days)} and of features.activity_windows_days "
+                f"{list(features.activity_windows_days)}: the drift guard's data checks read them"
+            )
+        return self
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
