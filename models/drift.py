@@ -129,7 +129,7 @@ def feature_psi(
 
 
 def _window_sum(features: pd.DataFrame, column: str) -> float | None:
-    return float(features[column].sum()) if column in features else None
+    return round(float(features[column].sum()), DECIMALS) if column in features else None
 
 
 def window_profile(features: pd.DataFrame, rules: DriftRules) -> dict:
@@ -147,15 +147,17 @@ def window_profile(features: pd.DataFrame, rules: DriftRules) -> dict:
         profile["buyers"] = int(buying.sum())
         if spend in features and buying.any():
             per_order = features.loc[buying, spend] / features.loc[buying, orders]
-            profile["median_order_amount"] = float(per_order.median())
-        profile["orders_per_buyer"] = float(features.loc[buying, orders].mean() or 0.0)
+            profile["median_order_amount"] = round(float(per_order.median()), DECIMALS)
+        profile["orders_per_buyer"] = round(
+            float(features.loc[buying, orders].mean() or 0), DECIMALS
+        )
     counted = [f"{kind}_{w}d" for kind in ACTIVITY_TYPES if f"{kind}_{w}d" in features]
     counted += [orders] if orders in features else []
     if counted and "tenure_days" in features:
         active = features[counted].gt(0).any(axis=1)
         profile["active"] = int(active.sum())
         new = features.loc[active, "tenure_days"] <= rules.new_customer_days
-        profile["new_share"] = float(new.mean()) if active.any() else None
+        profile["new_share"] = round(float(new.mean()), DECIMALS) if active.any() else None
     return profile
 
 

@@ -80,6 +80,19 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     assert len(activated) == len(segments) - len(no_consent)
 
 
+def test_plain_score_passes_the_drift_guard_on_the_default_data(pipeline):
+    """The shop has aged since the models' holdout cutoffs (a year for a 365-day CLTV): healthy
+    data, so a batch job's plain `segments score` exports without --allow-drift."""
+    result = run_in([SEGMENTS, "score"], pipeline)
+    assert result.returncode == 0, result.stderr
+    drift = json.loads((_latest(pipeline) / "drift.json").read_text())
+    assert drift["refusals"] == [] and drift["allowed"] is False
+    for target in TARGETS:
+        assert drift[target]["reference_cutoff"] < _latest(pipeline).name
+        assert drift[target]["prediction_psi"] is not None
+        assert drift[target]["data"]["current"]["events"]["purchase"] > 0
+
+
 def test_rescoring_the_same_inputs_is_idempotent(pipeline):
     # Earlier tests may move the registry aliases, so score once to settle, then once more.
     first = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)  # as the DVC stage runs it
