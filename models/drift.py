@@ -38,7 +38,7 @@ EPSILON = 1e-4
 # edge falls on the same side in every run and the same inputs give the same PSI.
 DECIMALS = 9
 MIN_EVENTS = 50  # an event type rarer than this in the reference window is not volume-checked
-MIN_BUYERS = 20  # fewer buyers in a window: no amount or orders-per-buyer check
+MIN_BUYERS = 20  # fewer buyers (new active customers) in a window: no rate (new-customer) check
 MIN_SHARE = 0.01  # floor of the reference's new-customer share in its ratio
 
 
@@ -232,7 +232,8 @@ def _identity_findings(
 ) -> list[Finding]:
     found = []
     ratio = _ratio(now["new_share"], before["new_share"], MIN_SHARE)
-    if ratio is not None and ratio > rules.max_new_share_ratio:
+    newcomers = (now["new_share"] or 0) * now["active"]
+    if ratio is not None and ratio > rules.max_new_share_ratio and newcomers >= MIN_BUYERS:
         found.append(
             Finding(
                 "new_customers",

@@ -191,6 +191,18 @@ def test_shifted_predictions_refuse_and_the_operator_may_allow_them():
     assert refusal(decide(calm, LIMITS, allow=False)) is None
 
 
+def test_a_few_new_customers_in_a_small_shop_are_not_an_id_change():
+    """Ratios of small counts are noise: 3 new customers among 30 active against 1 of 30."""
+    tenure = {"reference": [10.0] + [400.0] * 29, "current": [10.0] * 3 + [400.0] * 27}
+    frames = [
+        pd.DataFrame({"customer_id": range(30), "orders_30d": 1, "tenure_days": days})
+        for days in tenure.values()
+    ]
+    assessed = {"cltv": assess_model("cltv", tuple(frames), [], [], None, LIMITS)}
+    drift = decide(assessed, LIMITS, allow=False)
+    assert drift["cltv"]["data"]["current"]["new_share"] == 0.1 and refusal(drift) is None
+
+
 def test_the_most_specific_cause_comes_first():
     reference = pd.DataFrame(
         {
