@@ -296,16 +296,3 @@ def build_catalogue(rules: FeatureRules) -> list[FeatureInfo]:
 
 def catalogue_records(rules: FeatureRules) -> list[dict]:
     return [asdict(info) for info in build_catalogue(rules)]
-
-
-# Families of features measured in days since a customer's first or last event: they grow with
-# calendar time for every customer who does nothing, so a shop that ages moves them.
-AGEING_FAMILIES = ("tenure", "recency", "engagement recency")
-
-
-def ageing_features(rules: FeatureRules) -> list[str]:
-    """Features whose values grow with calendar time (the drift guard compares them in a
-    time-relative form)."""
-    return [
-        i.name for i in build_catalogue(rules) if i.unit == "days" and i.family in AGEING_FAMILIES
-    ]

@@ -12,11 +12,11 @@ with four kinds of check:
   reference's own figures, so a shop that grows or ages passes them.
 - **prediction PSI**: each model's scores against its scores on the holdout rows.
 - **feature PSI** per model input. Features that grow with calendar time (days since the first or
-  last event, tenure: `features.catalogue.ageing_features`) are compared in a time-relative form,
-  their value over the snapshot's largest value, so a shop that simply got older is not drift. A
-  feature PSI refuses only far above the usual 0.25 rule of thumb: campaign calendars alone move
-  "days since the last email open" to a PSI of 0.6 in a month, while broken inputs show as a PSI of
-  several units.
+  last event, tenure: `ageing_features`, read from the feature catalogue) are compared in a
+  time-relative form, their value over the snapshot's largest value, so a shop that simply got
+  older is not drift. A feature PSI refuses only far above the usual 0.25 rule of thumb: campaign
+  calendars alone move "days since the last email open" to a PSI of 0.6 in a month, while broken
+  inputs show as a PSI of several units.
 
 A failed check refuses scoring (unless the operator allows it); every figure goes to ``drift.json``.
 """
@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from features.definitions import ACTIVITY_TYPES
+from features.catalogue import build_catalogue
+from features.definitions import ACTIVITY_TYPES, FeatureRules
 
 EPSILON = 1e-4
 # Features that add up floating-point numbers can differ in their last bits from run to run (the
@@ -40,6 +41,17 @@ DECIMALS = 9
 MIN_EVENTS = 50  # an event type rarer than this in the reference window is not volume-checked
 MIN_BUYERS = 20  # fewer buyers (new active customers) in a window: no rate (new-customer) check
 MIN_SHARE = 0.01  # floor of the reference's new-customer share in its ratio
+
+
+# Families of features measured in days since a customer's first or last event: they grow with
+# calendar time for every customer who does nothing, so a shop that ages moves them.
+AGEING_FAMILIES = ("tenure", "recency", "engagement recency")
+
+
+def ageing_features(rules: FeatureRules) -> list[str]:
+    """Features whose values grow with calendar time, from the feature catalogue."""
+    catalogue = build_catalogue(rules)
+    return [i.name for i in catalogue if i.unit == "days" and i.family in AGEING_FAMILIES]
 
 
 @dataclass(frozen=True)

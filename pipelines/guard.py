@@ -8,8 +8,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from features.catalogue import KEY_COLUMNS, ageing_features
-from models.drift import DriftRules, assess_model, decide, refusal
+from features.catalogue import KEY_COLUMNS
+from models.drift import DriftRules, ageing_features, assess_model, decide, refusal
 from models.frames import predict_target
 from models.population import within_population
 from pipelines.champions import Champion

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.catalogue import ageing_features
 from features.definitions import FeatureRules
 from features.engine import compute_features, connect_duckdb, tables_from_frames
 from features.ingest import finalize_events
 from models.drift import (
     DriftRules,
+    ageing_features,
     assess_model,
     decide,
     feature_psi,
