@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
@@ -150,6 +150,20 @@ class Params(Strict):
     evaluate: EvaluateParams
     score: ScoreParams
     privacy: PrivacyParams
+
+    @model_validator(mode="after")
+    def _drift_window_is_a_feature_window(self) -> Params:
+        window, features = self.score.drift.window_days, self.features
+        if (
+            window not in features.order_windows_days
+            or window not in features.activity_windows_days
+        ):
+            raise ValueError(
+                f"score.drift.window_days ({window}) must be one of features.order_windows_days "
+                f"{list(features.order_windows_days)} and of features.activity_windows_days "
+                f"{list(features.activity_windows_days)}: the drift guard's data checks read them"
+            )
+        return self
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

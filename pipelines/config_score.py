@@ -18,8 +18,17 @@ class Strict(BaseModel):
 
 
 class DriftParams(Strict):
-    warn_psi: float
-    refuse_psi: float
+    """Limits of the drift guard; `models.drift.DriftRules` says what each one bounds."""
+
+    warn_psi: float = Field(gt=0)
+    refuse_psi: float = Field(gt=0)
+    refuse_prediction_psi: float = Field(gt=0)
+    window_days: int = Field(ge=1)  # must be one of features.order_windows_days (and activity)
+    min_volume_ratio: float = Field(gt=0, lt=1)
+    max_rate_ratio: float = Field(gt=1)
+    new_customer_days: int = Field(ge=1)
+    max_new_share_ratio: float = Field(gt=1)
+    max_missing_share: float = Field(ge=0, le=1)
 
 
 class ReportParams(Strict):
