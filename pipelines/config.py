@@ -126,10 +126,31 @@ class GateParams(_Strict):
     min_difference: float
 
 
+class FairnessGateParams(_Strict):
+    """The promotion gate's fairness limits (`models.fairness.refusals`); None: report only.
+
+    A candidate is refused when, for some audited attribute, the whole interval of its disparity
+    ratio lies below ``1 / max_disparity`` (1.25: the four-fifths rule), or the whole interval of
+    its equal-opportunity difference lies above ``max_opportunity_difference``."""
+
+    max_disparity: float | None = Field(ge=1.0)
+    max_opportunity_difference: float | None = Field(gt=0.0, le=1.0)
+
+
 class EvaluateParams(_Strict):
     n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
     gate: GateParams
+    fairness: FairnessGateParams
+
+
+class FairnessParams(_Strict):
+    """The fairness audit at evaluation and at scoring (`models.fairness`)."""
+
+    attributes: tuple[str, ...]  # customers-table columns; absent ones are reported as absent
+    n_bootstrap: int = Field(ge=20)
+    confidence: float = Field(gt=0.5, lt=1.0)
+    min_group_size: int = Field(ge=1)  # smaller groups are shown but never compared
 
 
 class DriftParams(_Strict):
@@ -169,6 +190,7 @@ class Params(_Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+    fairness: FairnessParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 from features.targets import TARGETS
 from models.plots import decile_figure  # noqa: E402
+from pipelines.report_fairness import fairness_section  # noqa: E402
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
@@ -142,6 +143,7 @@ def segment_report(
     reports_dir: Path,
     migration: dict | None = None,
     transitions: pd.DataFrame | None = None,
+    fairness: dict | None = None,
 ) -> str:
     names = ", ".join(
         f"{target}: {m.get('scorer', 'xgboost')} ({m['name']} v{m['version']})"
@@ -157,6 +159,7 @@ def segment_report(
             segments_section(segments),
             drivers_section(segments),
             migration_section(migration, transitions),
+            fairness_section(fairness, reports_dir) if fairness is not None else "",
             "</body></html>",
         ]
     )
