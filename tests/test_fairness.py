@@ -22,7 +22,10 @@ from models.fairness import (
 )
 from models.promotion import promote, runner_up, verdict_for
 from models.segmentation import TierRules
+from pipelines.config import load_params
+from pipelines.inputs import feature_rules, sensitive_attributes
 from pipelines.report_fairness import fairness_section as report_section
+from tests.conftest import REPO
 
 TIERS = TierRules()  # churn medium 0.3: the medium and high tiers are what segments act on
 EXACT = AuditSettings(n_bootstrap=50, min_group_size=5, confidence=0.95, seed=0)
@@ -235,10 +238,7 @@ def shop_splits():
     from features.definitions import label_table
     from features.engine import compute_features, connect_duckdb, execute, tables_from_frames
     from features.ingest import finalize_events
-    from pipelines.config import load_params
-    from pipelines.inputs import feature_rules
     from synthetic.shop import ShopSpec, generate_shop
-    from tests.conftest import REPO
 
     params = load_params(REPO / "params.yaml")
     opted_in = params.features.model_copy(update={"include_sensitive": True})
@@ -299,3 +299,24 @@ def test_a_model_fed_a_sensitive_attribute_is_flagged_and_refused(shop_splits):
     ratio = default["disparity_ratio"]
     assert ratio["ci_low"] <= ratio["value"] <= ratio["ci_high"] and ratio["ci_high"] >= 0.8
     assert ratio["value"] > biased["disparity_ratio"]["value"] + 0.3
+
+
+def test_the_audited_attributes_are_read_in_the_order_of_the_ids_and_absent_ones_named(tmp_path):
+    params = load_params(REPO / "params.yaml")
+    params = params.model_copy(
+        update={"paths": params.paths.model_copy(update={"validated_dir": tmp_path})}
+    )
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "age_band": ["18-24", None, "65+"]})
+    customers.to_parquet(tmp_path / "customers.parquet")
+
+    attributes, absent = sensitive_attributes(params, pd.Series(["c", "a", "z"]))
+    assert absent == ["gender"] and list(attributes.columns) == ["age_band"]
+    assert attributes["age_band"].tolist()[:2] == ["65+", "18-24"]
+    assert pd.isna(attributes["age_band"].iloc[2])  # an unknown id: the "(missing)" group
+    nothing, absent = sensitive_attributes(
+        params.model_copy(
+            update={"fairness": params.fairness.model_copy(update={"attributes": ()})}
+        ),
+        pd.Series(["a"]),
+    )
+    assert nothing.shape == (1, 0) and absent == []
