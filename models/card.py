@@ -229,11 +229,11 @@ def _comparisons(found: dict) -> list[str]:
 
 
 def _gate(audit: dict) -> list[str]:
-    limits = audit["limits"]
+    shown = {k: "off" if v is None else f"{v:g}" for k, v in audit["limits"].items()}
     lines = [
-        f"Gate limits: max_disparity {limits['max_disparity']}, max_opportunity_difference "
-        f"{limits['max_opportunity_difference']} (null: audit only). Every candidate's lowest "
-        "disparity ratio:",
+        f"Gate limits (evaluate.fairness): max_disparity {shown['max_disparity']}, "
+        f"max_opportunity_difference {shown['max_opportunity_difference']}. Every candidate's "
+        "lowest disparity ratio:",
     ]
     for name, by_attribute in audit["candidates"].items():
         attribute, ratio = worst_disparity(by_attribute)
