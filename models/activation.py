@@ -20,12 +20,22 @@ def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
     )
 
 
+def consented(segments: pd.DataFrame) -> pd.Series:
+    """Who may be activated: consent true (false or unknown: no)."""
+    return segments["marketing_consent"].fillna(False).astype(bool)
+
+
+def activation_file(segments: pd.DataFrame) -> pd.Series:
+    """The activation file (its segment) each customer is in; missing for those without consent."""
+    return segments["segment"].astype("string").where(consented(segments))
+
+
 def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], int]:
     """Per segment (in name order), the consented customers' activation columns; and how many
     customers were left out for want of consent."""
-    consented = segments[segments["marketing_consent"].fillna(False).astype(bool)]
+    consented_rows = segments[consented(segments)]
     lists = {
         name: group[list(activation_columns())]
-        for name, group in consented.groupby("segment", sort=True)
+        for name, group in consented_rows.groupby("segment", sort=True)
     }
-    return lists, int(len(segments) - len(consented))
+    return lists, int(len(segments) - len(consented_rows))

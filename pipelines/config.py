@@ -122,10 +122,31 @@ class GateParams(Strict):
     min_difference: float
 
 
+class FairnessGateParams(Strict):
+    """The promotion gate's fairness limits (`models.fairness.refusals`); None: report only.
+
+    A candidate is refused when, for some audited attribute, the whole interval of its disparity
+    ratio lies below ``1 / max_disparity`` (1.25: the four-fifths rule), or the whole interval of
+    its equal-opportunity difference lies above ``max_opportunity_difference``."""
+
+    max_disparity: float | None = Field(ge=1.0)
+    max_opportunity_difference: float | None = Field(gt=0.0, le=1.0)
+
+
 class EvaluateParams(Strict):
     n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
     gate: GateParams
+    fairness: FairnessGateParams
+
+
+class FairnessParams(Strict):
+    """The fairness audit at evaluation and at scoring (`models.fairness`)."""
+
+    attributes: tuple[str, ...]  # customers-table columns; absent ones are reported as absent
+    n_bootstrap: int = Field(ge=20)
+    confidence: float = Field(gt=0.5, lt=1.0)
+    min_group_size: int = Field(ge=1)  # smaller groups are shown but never compared
 
 
 class PrivacyParams(Strict):
@@ -150,6 +171,7 @@ class Params(Strict):
     evaluate: EvaluateParams
     score: ScoreParams
     privacy: PrivacyParams
+    fairness: FairnessParams
 
     @model_validator(mode="after")
     def _drift_window_is_a_feature_window(self) -> Params:

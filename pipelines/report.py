@@ -16,6 +16,7 @@ from features.targets import TARGETS
 from models.scoring import scoring_catalogue
 from pipelines.config import Params
 from pipelines.inputs import feature_rules
+from reporting.fairness import fairness_section
 from reporting.page import Evidence, ReportInputs, render
 from reporting.sections import SECTIONS
 
@@ -44,6 +45,7 @@ def segment_report(
     models: dict,
     migration: dict | None = None,
     transitions: pd.DataFrame | None = None,
+    fairness: dict | None = None,
 ) -> str:
     """The report's HTML for an export."""
     catalogue = scoring_catalogue(feature_rules(params, []))
@@ -61,5 +63,6 @@ def segment_report(
         evidence=load_evidence(params.paths.reports_dir),
         migration=migration,
         transitions=transitions,
+        fairness=None if fairness is None else fairness_section(fairness, params.paths.reports_dir),
     )
     return render(inputs, SECTIONS)
