@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
@@ -104,43 +102,6 @@ def test_previous_export_is_the_newest_strictly_earlier_one(tmp_path):
         _publish(tmp_path, as_of)
     assert previous_export(tmp_path, "2025-01-01").name == "2024-12-01"
     assert previous_export(tmp_path, "2024-11-01") is None
-
-
-KILLED_WRITER = textwrap.dedent(
-    """
-    import sys
-    import numpy as np, pandas as pd
-    from pipelines.export import publish
-    n = 4_000_000
-    big = pd.DataFrame({"customer_id": np.arange(n).astype(str), "x": np.random.rand(n)})
-    tables = {f"part{i}.csv": big for i in range(6)}
-    print("writing", flush=True)
-    publish(__import__("pathlib").Path(sys.argv[1]), "2025-01-01", tables, {}, {"rows": n})
-    """
-)
-
-
-def test_a_killed_export_leaves_the_previous_one_untouched(tmp_path):
-    folder, _ = _publish(tmp_path)
-    digests = {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()}
-    writer = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, str(tmp_path)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert writer.stdout.readline().strip() == "writing"
-    deadline = time.monotonic() + 120
-    while not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]:
-        assert time.monotonic() < deadline and writer.poll() is None, "writer never started"
-        time.sleep(0.05)
-    time.sleep(0.5)  # mid-write
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait()
-    assert writer.returncode == -signal.SIGKILL
-    assert {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()} == digests
-    assert (tmp_path / "latest").resolve() == folder.resolve()
-    read_latest(tmp_path)  # still verifies
 
 
 LOCKED_WRITER = textwrap.dedent(
