@@ -95,16 +95,23 @@ def set_alias(name: str, alias: str, version: str) -> None:
     MlflowClient().set_registered_model_alias(name, alias, version)
 
 
-def require_run(run_id: str, remedy: str) -> None:
-    """Fail clearly when a run recorded by an earlier stage is not in the current store."""
+def has_run(run_id: str) -> bool:
+    """Whether the current tracking store holds the run."""
     try:
         MlflowClient().get_run(run_id)
-    except mlflow.exceptions.MlflowException as error:
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
+
+
+def require_run(run_id: str, remedy: str) -> None:
+    """Fail clearly when a run recorded by an earlier stage is not in the current store."""
+    if not has_run(run_id):
         raise RuntimeError(
             f"MLflow run {run_id} recorded by training is not in the tracking store "
             f"{mlflow.get_tracking_uri()} (was the store removed or MLFLOW_TRACKING_URI changed?); "
             f"run `{remedy}`"
-        ) from error
+        )
 
 
 def log_scoring_run(

@@ -14,7 +14,10 @@ from models import tracking
 from models.frames import training_horizon
 from pipelines.config import Params
 from pipelines.exits import EXIT_NO_MODEL, EXIT_SCHEMA, ScoringError
-from pipelines.inputs import data_fingerprint, evidence, planned_targets
+from pipelines.inputs import data_fingerprint, evidence, planned_targets, training_report
+
+# Retrains, registers and scores into the current store, not touching the stages before `train`.
+RETRAIN = "dvc repro --force --downstream train"
 
 
 @dataclass
@@ -27,19 +30,41 @@ class Champion:
     scorer: str = "xgboost"  # which candidate this version is (models.selection)
 
 
-def load_models(alias: str) -> dict[str, Champion]:
+def _lost_runs(params: Params, target: str) -> list[str]:
+    """Runs the train stage recorded that the tracking store no longer has (none if untrained)."""
+    if not (params.paths.reports_dir / "train" / f"{target}.json").exists():
+        return []
+    runs = [c["run_id"] for c in training_report(params, target)["candidates"].values()]
+    return [run for run in runs if not tracking.has_run(run)]
+
+
+def _no_model(params: Params, alias: str, target: str) -> ScoringError:
+    name = spec(target).registered_model
+    if lost := _lost_runs(params, target):
+        return ScoringError(
+            EXIT_NO_MODEL,
+            f"no '{alias}' model for {target} ({name}), and the tracking store "
+            f"{mlflow.get_tracking_uri()} lacks run {lost[0]} that training recorded: was "
+            "mlflow.db removed, or MLFLOW_TRACKING_URI changed?",
+            f"run `{RETRAIN}` (plain `dvc repro` sees those stages as done): it retrains, "
+            "registers and scores into this store",
+        )
+    return ScoringError(
+        EXIT_NO_MODEL,
+        f"no '{alias}' model registered for {target} ({name})",
+        "run `dvc repro` (a model becomes champion only when it beats the baselines), "
+        "or score with --model-alias challenger",
+    )
+
+
+def load_models(alias: str, params: Params) -> dict[str, Champion]:
     """The registered model each target's ``alias`` points at (pyfunc and sklearn views)."""
     found = {}
     for target in TARGETS:
         name = spec(target).registered_model
         version = tracking.alias_version(name, alias)
         if version is None:
-            raise ScoringError(
-                EXIT_NO_MODEL,
-                f"no '{alias}' model registered for {target} ({name})",
-                "run `dvc repro` (a model becomes champion only when it beats the baselines), "
-                "or score with --model-alias challenger",
-            )
+            raise _no_model(params, alias, target)
         uri = f"models:/{name}@{alias}"
         registered = mlflow.MlflowClient().get_model_version(name, version)
         found[target] = Champion(

@@ -55,8 +55,8 @@ def score(
     params: Path = ParamsOption,
 ) -> None:
     """Score every customer with the registered models and publish exports/<as_of>/."""
-    from pipelines import score as stage
     from pipelines.config import load_params
+    from pipelines.locking import only_writer
 
     settings = load_params(params)
     if csv:
@@ -65,14 +65,17 @@ def score(
         )
     console = Console(stderr=True, quiet=quiet)
     try:
-        stage.run(
-            settings,
-            as_of=as_of,
-            alias=model_alias,
-            allow_drift=allow_drift,
-            exports_dir=out,
-            console=console,
-        )
+        with only_writer(out or settings.score.exports_dir):  # refused before loading anything
+            from pipelines import score as stage
+
+            stage.run(
+                settings,
+                as_of=as_of,
+                alias=model_alias,
+                allow_drift=allow_drift,
+                exports_dir=out,
+                console=console,
+            )
     except ScoringError as error:
         _err.print(f"[red]error:[/red] {error.cause}", highlight=False)
         _err.print(f"  hint: {error.hint}", highlight=False)

@@ -118,7 +118,7 @@ def evaluate_target(params: Params, target: str) -> dict:
         tracking.configure(params.mlflow.tracking_uri)
         run_ids = {name: entry["run_id"] for name, entry in trained["candidates"].items()}
         for run_id in run_ids.values():
-            tracking.require_run(run_id, f"dvc repro -f train@{target}")
+            tracking.require_run(run_id, f"dvc repro --force --downstream train@{target}")
         verdict = verdict_for(ev, previous_champion_score(target, holdout.X, y))
         steps.done()
         report = summary(ev) | {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
+EXIT_BUSY = 8
 
 MEANINGS = {
     EXIT_OK: "success",
@@ -21,6 +22,7 @@ MEANINGS = {
     EXIT_NO_DATA: "score: empty or insufficient data at the cutoff",
     EXIT_DRIFT: "score: the drift guard refuses the input (a check over its score.drift limit)",
     EXIT_UNWRITABLE: "score: the export cannot be written",
+    EXIT_BUSY: "score: another export is being written to this folder",
 }
 
 
@@ -30,3 +32,12 @@ class ScoringError(RuntimeError):
     def __init__(self, code: int, cause: str, hint: str):
         super().__init__(cause)
         self.code, self.cause, self.hint = code, cause, hint
+
+
+def unwritable(error: OSError) -> ScoringError:
+    """The refusal when the export cannot be written (``EXIT_UNWRITABLE``)."""
+    return ScoringError(
+        EXIT_UNWRITABLE,
+        f"cannot write the export: {error}",
+        "check --out points at a writable folder with free space",
+    )

@@ -3,6 +3,7 @@
 Files are written to a temporary folder beside ``exports/<as_of>/`` and renamed into place; the
 ``latest`` symlink is replaced atomically. A reader therefore sees the previous export or the new
 one, never half of either. Re-running with the same inputs leaves an identical export untouched.
+Its caller holds the folder's lock (`pipelines.locking.only_writer`): a second writer is refused.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer, scor
 from pipelines import export
 from pipelines.champions import check_schema, load_models
 from pipelines.config import Params, load_params
-from pipelines.exits import EXIT_NO_MODEL, EXIT_UNWRITABLE, ScoringError
+from pipelines.exits import EXIT_NO_MODEL, ScoringError, unwritable
 from pipelines.export_contents import assemble
 from pipelines.files import kept_secret
 from pipelines.guard import check_drift
 from pipelines.inputs import feature_rules
+from pipelines.locking import only_writer
 from pipelines.progress import Steps, progress_bar
 from pipelines.scoring_inputs import add_bgnbd, model_input, scoring_features
 
@@ -88,11 +89,7 @@ def _publish(params: Params, as_of: str, tables, documents, body) -> tuple[Path,
     try:
         return export.publish(params.score.exports_dir, as_of, tables, documents, body)
     except OSError as error:
-        raise ScoringError(
-            EXIT_UNWRITABLE,
-            f"cannot write the export: {error}",
-            "check --out points at a writable folder with free space",
-        ) from error
+        raise unwritable(error) from error
 
 
 def _features(params: Params, champions, as_of, allow_drift: bool, steps: Steps):
@@ -119,6 +116,7 @@ def run(
     exports_dir=None,
     console: Console | None = None,
 ) -> tuple[Path, dict]:
+    """Score and publish; the caller holds the exports folder's lock (`main`, `segments score`)."""
     console = console or Console(stderr=True)
     if exports_dir is not None:
         params = params.model_copy(
@@ -127,7 +125,7 @@ def run(
     tracking.configure(params.mlflow.tracking_uri)
     with progress_bar(console) as bar:
         steps = Steps(bar, "score", STEPS)
-        champions = load_models(alias or params.score.model_alias)
+        champions = load_models(alias or params.score.model_alias, params)
         steps.done()
         features, cutoff, drift = _features(params, champions, as_of, allow_drift, steps)
         _warn_drift(console, drift, champions)
@@ -148,9 +146,11 @@ def run(
 
 
 def main(params_path: str = "params.yaml", **options) -> tuple[Path, dict]:
+    """The DVC stage: `run` while holding the exports folder's lock (as `segments score` does)."""
     params = load_params(params_path)
-    kept_secret(params.paths.id_salt)  # the stage's declared output, even if the env salt is used
-    return run(params, **options)
+    with only_writer(params.score.exports_dir):
+        kept_secret(params.paths.id_salt)  # the stage's declared output, even with the env salt
+        return run(params, **options)
 
 
 if __name__ == "__main__":

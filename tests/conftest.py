@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestResult, validate_events
+from pipelines.files import PAUSE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 ONLINE_RETAIL = (
@@ -85,6 +87,42 @@ def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path
+
+
+# --- failure injection: a writer stopped at its rename, then killed or let go --------------------
+
+
+def paused_at_rename(command: list[str], target_glob: str, cwd: Path = REPO) -> subprocess.Popen:
+    """Start ``command`` with the hook of `pipelines.files` armed and return it once it waits
+    before renaming a target matching ``target_glob``: `kill` it there, or let it finish by
+    writing a line to its stdin (``communicate("\\n")``)."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**os.environ, PAUSE_ENV: target_glob},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = []
+    for line in process.stderr:
+        said.append(line)
+        if line.startswith(PAUSE_ENV):
+            return process
+    process.wait()
+    raise AssertionError(f"{command} exited {process.returncode} before pausing: {said[-20:]}")
+
+
+def kill(process: subprocess.Popen) -> None:
+    process.kill()
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporaries of the atomic writers in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
 
 
 # --- a whole pipeline, run once per session by the real `dvc repro` in a fresh copy --------------

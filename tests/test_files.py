@@ -5,17 +5,24 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
+from pipelines import files
 from pipelines.files import (
     atomic_dir,
     atomic_file,
+    clear_stale,
     fingerprint,
     kept_secret,
     replace_symlink,
     sha256_file,
 )
+from pipelines.locking import Busy, exclusive_lock
+from tests.conftest import kill, leftovers, paused_at_rename
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])
@@ -27,10 +34,6 @@ def umask(request):
 
 def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def leftovers(folder) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name or ".old-" in p.name)
 
 
 def test_atomic_dir_has_the_permissions_of_a_plain_mkdir(tmp_path, umask):
@@ -102,3 +105,91 @@ def test_a_kept_secret_is_made_once_for_its_owner_alone(tmp_path, umask):
     assert len(secret) == 32 and int(secret, 16) >= 0
     assert mode(path) == 0o600 and leftovers(path.parent) == []
     assert kept_secret(path) == secret  # kept across runs
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from pipelines.files import atomic_dir, atomic_file
+    folder = Path(sys.argv[1])
+    with atomic_dir(folder / "out") as out:
+        (out / "v2.txt").write_text("two")
+    with atomic_file(folder / "report.json") as tmp:
+        tmp.write_text("new")
+    """
+)
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(finished.stdout)
+
+
+@pytest.mark.parametrize("target", ["out", "report.json"])
+def test_a_writer_killed_at_its_rename_keeps_the_old_version_and_the_next_cleans_up(
+    tmp_path, target
+):
+    with atomic_dir(tmp_path / "out") as out:
+        (out / "v1.txt").write_text("one")
+    (tmp_path / "report.json").write_text("old")
+    before = fingerprint([tmp_path / target])
+
+    kill(paused_at_rename([sys.executable, "-c", WRITER, str(tmp_path)], f"*/{target}"))
+
+    assert fingerprint([tmp_path / target]) == before
+    assert len(leftovers(tmp_path)) == 1  # the killed writer's temporary
+    with atomic_dir(tmp_path / "out") as out:
+        (out / "v3.txt").write_text("three")
+    with atomic_file(tmp_path / "report.json") as tmp:
+        tmp.write_text("newer")
+    assert leftovers(tmp_path) == []
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["v3.txt"]
+
+
+def test_a_writer_let_go_after_the_pause_finishes(tmp_path):
+    writer = paused_at_rename([sys.executable, "-c", WRITER, str(tmp_path)], "*/out")
+    writer.communicate("\n")
+    assert writer.returncode == 0
+    assert (tmp_path / "out" / "v2.txt").read_text() == "two" and leftovers(tmp_path) == []
+
+
+def test_stale_temporaries_of_live_writers_stay_and_a_set_aside_folder_comes_back(tmp_path):
+    dead, live = _dead_pid(), os.getpid()
+    (tmp_path / f".out.old-{dead}-0123abcd").mkdir()  # killed between two renames: out missing
+    (tmp_path / f".out.old-{dead}-0123abcd" / "v1.txt").write_text("one")
+    (tmp_path / f".out.tmp-{dead}-4567cdef").mkdir()
+    (tmp_path / f".out.tmp-{live}-89abcdef").mkdir()  # a writer still at work
+    (tmp_path / f".other.tmp-{dead}-0123abcd").mkdir()  # another target's
+    clear_stale(tmp_path / "out")
+    assert (tmp_path / "out" / "v1.txt").read_text() == "one"
+    assert leftovers(tmp_path) == [f".other.tmp-{dead}-0123abcd", f".out.tmp-{live}-89abcdef"]
+
+
+def test_the_lock_refuses_a_second_holder_at_once_and_is_free_after(tmp_path, umask):
+    lock = tmp_path / "exports" / ".lock"
+    busy = pytest.raises(Busy, match="held by another process")
+    with exclusive_lock(lock), busy, exclusive_lock(lock):  # a second open file: as a process
+        pass
+    with exclusive_lock(lock):
+        pass
+    assert mode(lock) == 0o666 & ~umask  # readable by whoever reads the exports
+
+
+def test_a_folder_replaces_another_in_one_step_or_by_two_renames(tmp_path, monkeypatch):
+    for name in ("new", "old"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.txt").write_text(name)
+    if not files._exchange(tmp_path / "new", tmp_path / "old"):
+        pytest.skip("no renameat2 exchange here: replace_dir uses two renames")
+    assert [p.name for p in (tmp_path / "old").iterdir()] == ["new.txt"]
+    monkeypatch.setattr(files, "_exchange", lambda first, second: False)
+    with atomic_dir(tmp_path / "old") as out:
+        (out / "fallback.txt").write_text("two renames")
+    assert [p.name for p in (tmp_path / "old").iterdir()] == ["fallback.txt"]
+    assert leftovers(tmp_path) == []
