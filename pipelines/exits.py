@@ -11,6 +11,7 @@ from __future__ import annotations
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
+EXIT_UNSAFE_MODEL = 9  # 8 is taken on another branch (export lock)
 
 MEANINGS = {
     EXIT_OK: "success",
@@ -21,6 +22,7 @@ MEANINGS = {
     EXIT_NO_DATA: "score: empty or insufficient data at the cutoff",
     EXIT_DRIFT: "score: a model feature's PSI is above score.drift.refuse_psi",
     EXIT_UNWRITABLE: "score: the export cannot be written",
+    EXIT_UNSAFE_MODEL: "score: the registered model is not in the JSON format this version loads",
 }
 
 
