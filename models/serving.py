@@ -95,7 +95,8 @@ def check(folder: Path) -> None:
     code = pyfunc.get("model_code_path")
     if set(meta.flavors) != {"python_function"} or code is None or Path(code).name != MODEL_FILE:
         raise UnsafeModelError(f"{where} is not a code-based pyfunc model running {MODEL_FILE}")
-    if (Path(folder) / MODEL_FILE).read_text() != MODEL_CODE:
+    stored = Path(folder) / MODEL_FILE
+    if not stored.is_file() or stored.read_text() != MODEL_CODE:
         raise UnsafeModelError(f"{where}: {MODEL_FILE} differs from the code this version runs")
 
 
