@@ -19,6 +19,7 @@ from sklearn.base import clone
 from features.targets import TARGETS
 from models import artefacts, serving, tracking
 from models.explain import contributions
+from models.frames import as_model_input
 from models.horizon import ServedAtHorizon
 from models.selection import make_scorer
 from tests.conftest import REPRO_LOG
@@ -206,6 +207,7 @@ def test_every_registered_model_loads_without_unpickling(pipeline, no_unpickling
     features = pd.read_parquet(pipeline / "data" / "features" / "features.parquet")
     bgnbd = pd.read_parquet(pipeline / "data" / "bgnbd" / "bgnbd.parquet")
     rows = features.merge(bgnbd, on=["customer_id", "as_of"]).head(200)
+    rows = as_model_input(rows.drop(columns=["customer_id", "as_of"]))  # as scoring types them
     client, loaded = MlflowClient(), 0
     for target, entry in TARGETS.items():
         for version in client.search_model_versions(f"name = '{entry.registered_model}'"):
