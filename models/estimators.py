@@ -14,6 +14,8 @@ that never sees NaN is one it can explain exactly.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 import pandas as pd
 import xgboost as xgb
@@ -24,8 +26,30 @@ from sklearn.linear_model import LogisticRegression
 MISSING = -1e9  # what a missing value becomes in the booster's input (see the module docstring)
 
 
+def declared(cls: type) -> type:
+    """A scikit-learn estimator whose hyper-parameters are declared once, as its annotated class
+    fields (with their defaults), the way scikit-learn reads them: the generated keyword-only
+    ``__init__`` stores each one by name, which is what ``get_params``, ``clone`` and Optuna use
+    and what `models.artefacts` saves as JSON. Learned attributes end in ``_``."""
+    return dataclass(eq=False, repr=False, kw_only=True)(cls)
+
+
+@declared
 class _EncodedBooster(BaseEstimator):
-    """Shared plumbing: column order, categorical codes, the fitted booster."""
+    """Shared plumbing: column order, categorical codes, the fitted trees and the settings of
+    XGBoost that every booster shares (each estimator adds its own objective's)."""
+
+    max_depth: int = 5
+    learning_rate: float = 0.05
+    n_estimators: int = 400
+    min_child_weight: float = 1.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    early_stopping_rounds: int = 30
+    monotone_constraints: dict | None = None
+    n_jobs: int = 2
+    random_state: int = 0
 
     def _learn_columns(self, X: pd.DataFrame) -> None:
         self.feature_names_in_ = np.array(X.columns, dtype=object)
@@ -46,10 +70,12 @@ class _EncodedBooster(BaseEstimator):
             out[column] = np.where(codes < 0, np.nan, codes).astype("float64")
         return out.astype("float64").fillna(MISSING)
 
-    def _keep_best_trees(self) -> None:
-        """The trees up to the early-stopping optimum: what predictions and SHAP both use."""
-        self.best_iteration_ = int(self.booster_.best_iteration)
-        self.trees_ = self.booster_.get_booster()[: self.best_iteration_ + 1]
+    def _keep_best_trees(self, booster: xgb.Booster) -> None:
+        """The trees up to the early-stopping optimum (all without early stopping): what
+        predictions and SHAP both use, and all of the fit that is kept."""
+        best = booster.attr("best_iteration")
+        self.best_iteration_ = int(best) if best is not None else booster.num_boosted_rounds() - 1
+        self.trees_ = booster[: self.best_iteration_ + 1]
 
     def fitting_margin(self, X: pd.DataFrame) -> np.ndarray | None:
         """A prior's margin each row starts from while fitting (None: XGBoost's own intercept).
@@ -73,20 +99,12 @@ class _EncodedBooster(BaseEstimator):
         return tree_contributions(self, X)
 
     def _tree_params(self, callbacks=None) -> dict:
-        """XGBoost settings both estimators share (the objective is each one's own)."""
+        """XGBoost settings every estimator shares (the objective is each one's own)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(_EncodedBooster)}
         return {
             "tree_method": "hist",
-            "max_depth": self.max_depth,
-            "learning_rate": self.learning_rate,
-            "n_estimators": self.n_estimators,
-            "min_child_weight": self.min_child_weight,
-            "subsample": self.subsample,
-            "colsample_bytree": self.colsample_bytree,
-            "reg_lambda": self.reg_lambda,
-            "early_stopping_rounds": self.early_stopping_rounds,
+            **shared,
             "monotone_constraints": self.monotone_constraints or None,
-            "n_jobs": self.n_jobs,
-            "random_state": self.random_state,
             "callbacks": callbacks,
         }
 
@@ -98,39 +116,14 @@ class _EncodedBooster(BaseEstimator):
         return self.trees_.predict(self.dmatrix(X), output_margin=True)
 
 
+@declared
 class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
     """Binary XGBoost classifier with early stopping and a calibrator fitted on validation data.
 
     ``calibration``: "platt" (logistic on the margin; keeps the ranking) or "isotonic".
     """
 
-    def __init__(
-        self,
-        max_depth: int = 5,
-        learning_rate: float = 0.05,
-        n_estimators: int = 400,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int = 30,
-        calibration: str = "platt",
-        monotone_constraints: dict | None = None,
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.min_child_weight = min_child_weight
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.calibration = calibration
-        self.monotone_constraints = monotone_constraints
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    calibration: str = "platt"
 
     def _booster(self, callbacks=None) -> xgb.XGBClassifier:
         return xgb.XGBClassifier(
@@ -143,14 +136,14 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
         """Fit on (X, y); early-stop and calibrate on ``eval_set=(X_valid, y_valid)``."""
         self._learn_columns(X)
         X_valid, y_valid = eval_set if eval_set is not None else (X, y)
-        self.booster_ = self._booster(callbacks).fit(
+        booster = self._booster(callbacks).fit(
             self.encode(X),
             np.asarray(y),
             eval_set=[(self.encode(X_valid), np.asarray(y_valid))],
             verbose=False,
             **self._fit_options(X, X_valid),
         )
-        self._keep_best_trees()
+        self._keep_best_trees(booster.get_booster())
         margin = self._margin_while_fitting(X_valid)
         if self.calibration == "isotonic":
             self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
@@ -176,6 +169,7 @@ class CalibratedXGBClassifier(ClassifierMixin, _EncodedBooster):
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
 
+@declared
 class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
     """XGBoost with a Tweedie objective for zero-inflated, heavy-tailed future spend.
 
@@ -184,38 +178,12 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
     explanations additive (in log space). ``scale_`` corrects aggregate bias on validation data.
     """
 
-    def __init__(
-        self,
-        tweedie_variance_power: float = 1.5,
-        max_depth: int = 5,
-        learning_rate: float = 0.05,
-        n_estimators: int = 400,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int = 30,
-        monotone_constraints: dict | None = None,
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        self.tweedie_variance_power = tweedie_variance_power
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.min_child_weight = min_child_weight
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.monotone_constraints = monotone_constraints
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    tweedie_variance_power: float = 1.5
 
     def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
         self._learn_columns(X)
         X_valid, y_valid = eval_set if eval_set is not None else (X, y)
-        self.booster_ = xgb.XGBRegressor(
+        booster = xgb.XGBRegressor(
             objective="reg:tweedie",
             tweedie_variance_power=self.tweedie_variance_power,
             eval_metric=f"tweedie-nloglik@{self.tweedie_variance_power}",
@@ -227,7 +195,7 @@ class TweedieCLTVRegressor(RegressorMixin, _EncodedBooster):
             verbose=False,
             **self._fit_options(X, X_valid),
         )
-        self._keep_best_trees()
+        self._keep_best_trees(booster.get_booster())
         predicted = np.exp(self._margin_while_fitting(X_valid)).sum()
         self.scale_ = float(np.sum(y_valid) / predicted) if predicted > 0 else 1.0
         return self

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator
 
 from features.catalogue import FeatureInfo
 from features.targets import ORDER, spec
+from models.estimators import declared
 from models.explain import contributions
 from models.probabilistic import RFM_INPUTS, BGNBDParams, horizon_ratio, summarize
 
@@ -55,6 +56,7 @@ def rescale(
     return 1.0 - served if as_no_order else served
 
 
+@declared
 class ServedAtHorizon(BaseEstimator):
     """A fitted scorer trained at ``trained_days``, served at ``served_days``.
 
@@ -62,19 +64,11 @@ class ServedAtHorizon(BaseEstimator):
     moves the forecast in the inner scorer's reason space, so they still add up exactly.
     """
 
-    def __init__(
-        self,
-        model=None,
-        target: str = "cltv",
-        bgnbd_params: dict | None = None,
-        served_days: int = 365,
-        trained_days: int = 90,
-    ):
-        self.model = model
-        self.target = target
-        self.bgnbd_params = bgnbd_params
-        self.served_days = served_days
-        self.trained_days = trained_days
+    model: BaseEstimator | None = None
+    target: str = "cltv"
+    bgnbd_params: dict | None = None
+    served_days: int = 365
+    trained_days: int = 90
 
     def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
         """Fit the inner scorer (at the training horizon's labels)."""

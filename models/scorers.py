@@ -30,7 +30,12 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from features.targets import NO_ORDER, ORDER, spec
-from models.estimators import CalibratedXGBClassifier, TweedieCLTVRegressor, inverse_platt
+from models.estimators import (
+    CalibratedXGBClassifier,
+    TweedieCLTVRegressor,
+    declared,
+    inverse_platt,
+)
 from models.explain import tree_contributions
 from models.probabilistic import (
     CAP_HORIZONS,
@@ -114,6 +119,7 @@ class _Explained(BaseEstimator):
         return (self._predict(self._inputs(X)) >= 0.5).astype(int)
 
 
+@declared
 class ProbabilisticScorer(_Explained):
     """BG/NBD (+ Gamma-Gamma) with fixed parameters, calibrated on validation data.
 
@@ -127,11 +133,9 @@ class ProbabilisticScorer(_Explained):
     """
 
     reason_space = "log-odds (value: log) of the BG/NBD forecast"
-
-    def __init__(self, target: str = "churn", bgnbd_params: dict | None = None, horizon_days=90):
-        self.target = target
-        self.bgnbd_params = bgnbd_params
-        self.horizon_days = horizon_days
+    target: str = "churn"
+    bgnbd_params: dict | None = None
+    horizon_days: int = 90
 
     def fit(self, X: pd.DataFrame, y, eval_set=None):
         """Calibrate on ``eval_set`` (the validation cutoff), using each row's own-cutoff prior."""
@@ -178,6 +182,7 @@ class ProbabilisticScorer(_Explained):
         return inverse_platt(self.calibrator_, prediction)
 
 
+@declared
 class RFMScorer(_Explained):
     """The RFM score (quintile edges learned at fit) mapped to a probability or a value by
     isotonic regression on the validation cutoff. Reasons are exact Shapley values of the
@@ -185,9 +190,7 @@ class RFMScorer(_Explained):
 
     reason_space = "predicted probability (value: currency)"
     inputs = ("days_since_last_order", "orders_total", "spend_total")
-
-    def __init__(self, target: str = "churn"):
-        self.target = target
+    target: str = "churn"
 
     def fit(self, X: pd.DataFrame, y, eval_set=None):
         X_cal, y_cal = eval_set if eval_set is not None else (X, y)
@@ -224,15 +227,14 @@ class RFMScorer(_Explained):
         return self._explained(Z)
 
 
+@declared
 class PersistenceScorer(_Explained):
     """Value only: next period's spend = last 365 days' spend, scaled to the horizon and by a
     factor fitted on the validation cutoff. Reasons are in currency."""
 
     reason_space = "currency"
-
-    def __init__(self, target: str = "cltv", horizon_days: int = 365):
-        self.target = target
-        self.horizon_days = horizon_days
+    target: str = "cltv"
+    horizon_days: int = 365
 
     def fit(self, X: pd.DataFrame, y, eval_set=None):
         X_cal, y_cal = eval_set if eval_set is not None else (X, y)
@@ -250,8 +252,17 @@ class PersistenceScorer(_Explained):
         return self._explained(Z)
 
 
+@declared
 class _PriorBoosted:
     """Mixin: XGBoost from the BG/NBD base margin; reasons = prior's Shapley + TreeSHAP."""
+
+    target: str = "churn"
+    bgnbd_params: dict | None = None
+    horizon_days: int = 90
+
+    def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
+        self._prior_setup(X, y)
+        return super().fit(X, y, eval_set=eval_set, callbacks=callbacks)
 
     def _prior_setup(self, X: pd.DataFrame, y) -> None:
         self.params_ = BGNBDParams.from_dict(self.bgnbd_params)
@@ -292,93 +303,19 @@ class _PriorBoosted:
         return values, tree_base + prior_base
 
 
+@declared
 class PriorBoostedClassifier(_PriorBoosted, CalibratedXGBClassifier):
     """Calibrated XGBoost classifier whose trees correct the BG/NBD log-odds."""
 
     reason_space = "log-odds (BG/NBD prior plus the trees' correction)"
-
-    def __init__(
-        self,
-        target: str = "churn",
-        bgnbd_params: dict | None = None,
-        horizon_days: int = 90,
-        max_depth: int = 3,
-        learning_rate: float = 0.05,
-        n_estimators: int = 400,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int = 30,
-        calibration: str = "platt",
-        monotone_constraints: dict | None = None,
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        super().__init__(
-            max_depth=max_depth,
-            learning_rate=learning_rate,
-            n_estimators=n_estimators,
-            min_child_weight=min_child_weight,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            early_stopping_rounds=early_stopping_rounds,
-            calibration=calibration,
-            monotone_constraints=monotone_constraints,
-            n_jobs=n_jobs,
-            random_state=random_state,
-        )
-        self.target = target
-        self.bgnbd_params = bgnbd_params
-        self.horizon_days = horizon_days
-
-    def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
-        self._prior_setup(X, y)
-        return super().fit(X, y, eval_set=eval_set, callbacks=callbacks)
+    max_depth: int = 3  # shallower than free XGBoost: the prior carries the main effects
 
 
+@declared
 class PriorBoostedRegressor(_PriorBoosted, TweedieCLTVRegressor):
     """Tweedie XGBoost whose trees correct the log of the BG/NBD x Gamma-Gamma expected value."""
 
     reason_space = "log of expected value (BG/NBD prior plus the trees' correction)"
-
-    def __init__(
-        self,
-        target: str = "cltv",
-        bgnbd_params: dict | None = None,
-        horizon_days: int = 365,
-        tweedie_variance_power: float = 1.5,
-        max_depth: int = 3,
-        learning_rate: float = 0.05,
-        n_estimators: int = 400,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int = 30,
-        monotone_constraints: dict | None = None,
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        super().__init__(
-            tweedie_variance_power=tweedie_variance_power,
-            max_depth=max_depth,
-            learning_rate=learning_rate,
-            n_estimators=n_estimators,
-            min_child_weight=min_child_weight,
-            subsample=subsample,
-            colsample_bytree=colsample_bytree,
-            reg_lambda=reg_lambda,
-            early_stopping_rounds=early_stopping_rounds,
-            monotone_constraints=monotone_constraints,
-            n_jobs=n_jobs,
-            random_state=random_state,
-        )
-        self.target = target
-        self.bgnbd_params = bgnbd_params
-        self.horizon_days = horizon_days
-
-    def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
-        self._prior_setup(X, y)
-        return super().fit(X, y, eval_set=eval_set, callbacks=callbacks)
+    target: str = "cltv"
+    horizon_days: int = 365
+    max_depth: int = 3

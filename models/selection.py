@@ -70,16 +70,17 @@ def make_scorer(
     settings = settings or {}
     value = spec(target).is_value
     if candidate == "probabilistic":
-        return ProbabilisticScorer(target, prior, horizon_days)
+        return ProbabilisticScorer(target=target, bgnbd_params=prior, horizon_days=horizon_days)
     if candidate == "rfm":
-        return RFMScorer(target)
+        return RFMScorer(target=target)
     if candidate == "persistence":
-        return PersistenceScorer(target, horizon_days)
+        return PersistenceScorer(target=target, horizon_days=horizon_days)
     if candidate == "boosted_prior":
         kind = PriorBoostedRegressor if value else PriorBoostedClassifier
-        return kind(target, prior, horizon_days, **settings, random_state=seed)
+        prior_settings = {"target": target, "bgnbd_params": prior, "horizon_days": horizon_days}
+        return kind(**prior_settings, **settings, random_state=seed)
     if candidate == "xgboost" and spec(target).is_survival:
-        return AFTRegressor(horizon_days, **settings, random_state=seed)
+        return AFTRegressor(horizon_days=horizon_days, **settings, random_state=seed)
     if candidate == "xgboost":
         kind = TweedieCLTVRegressor if value else CalibratedXGBClassifier
         return kind(**settings, random_state=seed)

@@ -24,7 +24,7 @@ import xgboost as xgb
 from scipy.stats import kendalltau
 from sklearn.base import RegressorMixin
 
-from models.estimators import _EncodedBooster
+from models.estimators import _EncodedBooster, declared
 
 AFT_DISTRIBUTIONS = ("normal", "logistic")  # symmetric in log-time: exp(margin) is the median
 _ROWS_PER_CHUNK = 20_000  # rows per leaf-index matrix when summing trees in float64
@@ -146,6 +146,7 @@ def median_calibration_table(y, predicted_days, horizon_days: float, bins: int =
 # --- XGBoost accelerated failure time ------------------------------------------------------------
 
 
+@declared
 class AFTRegressor(RegressorMixin, _EncodedBooster):
     """XGBoost ``survival:aft``: log(days to next order) = margin + scale * noise.
 
@@ -161,38 +162,9 @@ class AFTRegressor(RegressorMixin, _EncodedBooster):
     """
 
     reason_space = "log of predicted median days to the next order"
-
-    def __init__(
-        self,
-        horizon_days: float = 90,
-        aft_distribution: str = "logistic",
-        aft_loss_distribution_scale: float = 1.0,
-        max_depth: int = 5,
-        learning_rate: float = 0.05,
-        n_estimators: int = 400,
-        min_child_weight: float = 1.0,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        early_stopping_rounds: int = 30,
-        monotone_constraints: dict | None = None,
-        n_jobs: int = 2,
-        random_state: int = 0,
-    ):
-        self.horizon_days = horizon_days
-        self.aft_distribution = aft_distribution
-        self.aft_loss_distribution_scale = aft_loss_distribution_scale
-        self.max_depth = max_depth
-        self.learning_rate = learning_rate
-        self.n_estimators = n_estimators
-        self.min_child_weight = min_child_weight
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.monotone_constraints = monotone_constraints
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    horizon_days: float = 90
+    aft_distribution: str = "logistic"
+    aft_loss_distribution_scale: float = 1.0
 
     def fit(self, X: pd.DataFrame, y, eval_set=None, callbacks=None):
         """Fit on (X, y); early-stop and fit the median shift on ``eval_set=(X_valid, y_valid)``.
@@ -203,7 +175,7 @@ class AFTRegressor(RegressorMixin, _EncodedBooster):
         X_valid, y_valid = eval_set if eval_set is not None else (X, y)
         y, y_valid = check_labels(y, self.horizon_days), check_labels(y_valid, self.horizon_days)
         settings = self._tree_params(callbacks)
-        self.booster_ = xgb.train(
+        booster = xgb.train(
             self._aft_params(y),
             self._labelled(X, y),
             num_boost_round=settings["n_estimators"],
@@ -212,7 +184,7 @@ class AFTRegressor(RegressorMixin, _EncodedBooster):
             callbacks=settings["callbacks"],
             verbose_eval=False,
         )
-        self._keep_best_trees()
+        self._keep_best_trees(booster)
         self._learn_leaves()
         lower = np.minimum(y_valid, self.horizon_days)
         residual = np.log(lower) - self.raw_margin(X_valid)
@@ -242,13 +214,6 @@ class AFTRegressor(RegressorMixin, _EncodedBooster):
         dmatrix.set_float_info("label_lower_bound", np.where(observed, y, self.horizon_days))
         dmatrix.set_float_info("label_upper_bound", np.where(observed, y, np.inf))
         return dmatrix
-
-    def _keep_best_trees(self) -> None:
-        """As the base class does, for a `xgb.train` booster (all trees without early stopping)."""
-        best = self.booster_.attr("best_iteration")
-        rounds = self.booster_.num_boosted_rounds()
-        self.best_iteration_ = int(best) if best is not None else rounds - 1
-        self.trees_ = self.booster_[: self.best_iteration_ + 1]
 
     def _learn_leaves(self) -> None:
         """Leaf values per (tree, node) and the intercept, as float64 (read like TreeSHAP does)."""

@@ -19,6 +19,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.types import ColSpec, Schema
 
 from features.targets import MODEL_PREFIX, spec
+from models import serving
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
@@ -163,23 +164,23 @@ def signature_frames(model, X: pd.DataFrame):
     return example, ModelSignature(inputs=inputs, outputs=infer_signature(example, output).outputs)
 
 
+def _method(target: str) -> str:
+    """What the pyfunc's predict returns: probabilities for a probability, else predictions."""
+    return "predict_proba" if spec(target).is_classification else "predict"
+
+
 def log_model(model, X: pd.DataFrame, target: str):
-    """Log the model to the active run (signature, input example, the target's predict method)."""
+    """Log the model to the active run as JSON artefacts in a code-based pyfunc
+    (`models.serving`), with signature and input example."""
     example, signature = signature_frames(model, X)
-    predict_fn = "predict_proba" if spec(target).is_classification else "predict"
-    return mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=signature,
-        input_example=example,
-        pyfunc_predict_fn=predict_fn,
-        serialization_format="cloudpickle",
-    )
+    with serving.model_files(model, _method(target)) as files:
+        return mlflow.pyfunc.log_model(
+            name="model", signature=signature, input_example=example, **files
+        )
 
 
-def save_model(model, X: pd.DataFrame, path: Path) -> None:
+def save_model(model, X: pd.DataFrame, path: Path, target: str) -> None:
     """The same model in MLflow format at ``path`` (a folder that must not exist yet)."""
     example, signature = signature_frames(model, X)
-    mlflow.sklearn.save_model(
-        model, path, signature=signature, input_example=example, serialization_format="cloudpickle"
-    )
+    with serving.model_files(model, _method(target)) as files:
+        mlflow.pyfunc.save_model(str(path), signature=signature, input_example=example, **files)

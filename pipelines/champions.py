@@ -10,10 +10,10 @@ import mlflow
 import pandas as pd
 
 from features.targets import TARGETS, spec
-from models import tracking
+from models import serving, tracking
 from models.frames import training_horizon
 from pipelines.config import Params
-from pipelines.exits import EXIT_NO_MODEL, EXIT_SCHEMA, ScoringError
+from pipelines.exits import EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_UNSAFE_MODEL, ScoringError
 from pipelines.inputs import data_fingerprint, evidence, planned_targets, training_report
 
 # Retrains, registers and scores into the current store, not touching the stages before `train`.
@@ -58,24 +58,37 @@ def _no_model(params: Params, alias: str, target: str) -> ScoringError:
 
 
 def load_models(alias: str, params: Params) -> dict[str, Champion]:
-    """The registered model each target's ``alias`` points at (pyfunc and sklearn views)."""
+    """The registered model each target's ``alias`` points at (pyfunc and estimator views)."""
     found = {}
     for target in TARGETS:
         name = spec(target).registered_model
         version = tracking.alias_version(name, alias)
         if version is None:
             raise _no_model(params, alias, target)
-        uri = f"models:/{name}@{alias}"
         registered = mlflow.MlflowClient().get_model_version(name, version)
+        pyfunc = _load(target, name, alias, version)
         found[target] = Champion(
             target,
             version,
             registered.run_id,
-            mlflow.pyfunc.load_model(uri),
-            mlflow.sklearn.load_model(uri),
+            pyfunc,
+            serving.estimator(pyfunc),
             registered.tags.get("scorer", "xgboost"),
         )
     return found
+
+
+def _load(target: str, name: str, alias: str, version: str):
+    """The registered model as a pyfunc over its JSON artefacts; never a pickle."""
+    try:
+        return serving.load(f"models:/{name}@{alias}")
+    except serving.UnsafeModelError as error:
+        raise ScoringError(
+            EXIT_UNSAFE_MODEL,
+            f"{target} model {name} v{version} ('{alias}'): {error}",
+            "retrain with `dvc repro`: this version registers models as JSON artefacts and "
+            "refuses to unpickle older ones",
+        ) from error
 
 
 def check_schema(champions: dict[str, Champion], features: pd.DataFrame) -> None:

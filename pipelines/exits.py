@@ -12,6 +12,7 @@ from __future__ import annotations
 EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
 EXIT_BUSY = 8
+EXIT_UNSAFE_MODEL = 9
 
 MEANINGS = {
     EXIT_OK: "success",
@@ -23,6 +24,7 @@ MEANINGS = {
     EXIT_DRIFT: "score: the drift guard refuses the input (a check over its score.drift limit)",
     EXIT_UNWRITABLE: "score: the export cannot be written",
     EXIT_BUSY: "score: another export is being written to this folder",
+    EXIT_UNSAFE_MODEL: "score: the registered model is not in the JSON format this version loads",
 }
 
 

@@ -4,11 +4,10 @@ serves (``champion``) and which is next (``challenger``)."""
 
 from __future__ import annotations
 
-import mlflow
 import pandas as pd
 
 from features.targets import spec
-from models import tracking
+from models import serving, tracking
 from models.evaluation import Evaluation
 from models.frames import predict_target
 from models.promotion import runner_up
@@ -17,11 +16,10 @@ from pipelines.config import Params
 
 
 def load_candidates(params: Params, target: str, trained: dict) -> dict:
-    """The local MLflow copy of every candidate the train stage fitted."""
+    """The local MLflow copy of every candidate the train stage fitted (read from JSON)."""
     folder = params.paths.models_dir / target
     return {
-        name: mlflow.sklearn.load_model(str(folder / name / "model"))
-        for name in trained["candidates"]
+        name: serving.load_estimator(str(folder / name / "model")) for name in trained["candidates"]
     }
 
 
@@ -32,7 +30,7 @@ def previous_champion_score(target: str, X: pd.DataFrame, y) -> dict | None:
     if version is None:
         return None
     try:
-        champion = mlflow.sklearn.load_model(f"models:/{name}@{tracking.CHAMPION}")
+        champion = serving.load_estimator(f"models:/{name}@{tracking.CHAMPION}")
         prediction = predict_target(target, champion, X)
     except Exception as error:  # noqa: BLE001 - an unusable champion must not block evaluation
         return {"version": version, "value": None, "error": f"{type(error).__name__}: {error}"}

@@ -94,7 +94,13 @@ def train_candidate(params: Params, data: TrainingData, candidate: Candidate) ->
             entry = fit_simple(target, data.splits, build)
         model = entry.pop("model")
         if data.served != data.horizon:  # trained shorter than asked: serve it rescaled
-            model = ServedAtHorizon(model, target, data.prior, data.served, data.horizon).fitted()
+            model = ServedAtHorizon(
+                model=model,
+                target=target,
+                bgnbd_params=data.prior,
+                served_days=data.served,
+                trained_days=data.horizon,
+            ).fitted()
             mlflow.log_params(
                 {"served_horizon_days": data.served, "training_horizon_days": data.horizon}
             )
@@ -102,7 +108,7 @@ def train_candidate(params: Params, data: TrainingData, candidate: Candidate) ->
         mlflow.log_dict({"features": list(model.feature_names_in_)}, "feature_list.json")
         info = tracking.log_model(model, X, target)
     with atomic_dir(params.paths.models_dir / target / candidate.name) as out:
-        tracking.save_model(model, X, out / "model")
+        tracking.save_model(model, X, out / "model", target)
     return {
         "run_id": run.info.run_id,
         "model_uri": info.model_uri,

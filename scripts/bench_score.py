@@ -17,7 +17,6 @@ import resource
 import time
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 import shap
@@ -29,6 +28,7 @@ from models.bgnbd import BGNBD_CATALOGUE
 from models.explain import contributions, reference_contributions
 from models.frames import predict_target
 from models.scoring import build_export, catalogue_renderer
+from models.serving import load_estimator
 from pipelines.config import load_params
 
 
@@ -87,8 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params)
     models = {
-        t: mlflow.sklearn.load_model(str(params.paths.models_dir / t / "xgboost" / "model"))
-        for t in TARGETS
+        t: load_estimator(str(params.paths.models_dir / t / "xgboost" / "model")) for t in TARGETS
     }
     rows = load_rows(params, args.customers, args.seed)
     X = rows[list(models["churn"].feature_names_in_)]

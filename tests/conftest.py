@@ -167,6 +167,9 @@ def _shrink_params(dest: Path, source: dict | None = None) -> None:
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+REPRO_LOG = "repro.log"  # what `dvc repro` printed, next to the copy it ran in
+
+
 def run_in(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -181,6 +184,7 @@ def fresh_repro(dest: Path, source: dict | None = None) -> Path:
     for command in (["git", "init", "-q"], ["git", "add", "-A"]):
         run_in(command, dest)
     result = run_in([str(Path(sys.executable).parent / "dvc"), "repro"], dest)
+    (dest / REPRO_LOG).write_text(result.stdout + result.stderr)  # for tests that read the log
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return dest
 
@@ -191,3 +195,24 @@ def pipeline(tmp_path_factory) -> Path:
     mlflow.set_tracking_uri(f"sqlite:///{dest / 'mlflow.db'}")
     mlflow.set_registry_uri(f"sqlite:///{dest / 'mlflow.db'}")
     return dest
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Any attempt to unpickle (pickle, cloudpickle, joblib) fails the test."""
+    import pickle
+
+    import cloudpickle
+    import joblib
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("something tried to unpickle")
+
+    for module, name in (
+        (pickle, "load"),
+        (pickle, "loads"),
+        (cloudpickle, "load"),
+        (cloudpickle, "loads"),
+        (joblib, "load"),
+    ):
+        monkeypatch.setattr(module, name, refuse)

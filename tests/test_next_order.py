@@ -48,7 +48,7 @@ def _waits(frame: pd.DataFrame, seed: int) -> np.ndarray:
 
 def test_probabilistic_candidate_calibrates_its_median_and_explains_exactly():
     train, valid = _customers(10_000, 1), _customers(10_000, 2)
-    model = ProbabilisticScorer("next_order", PARAMS.to_dict(), H)
+    model = ProbabilisticScorer(target="next_order", bgnbd_params=PARAMS.to_dict(), horizon_days=H)
     model.fit(train, _waits(train, 3), eval_set=(valid, _waits(valid, 4)))
     test = _customers(10_000, 5)
     y, days = _waits(test, 6), model.predict(test)
@@ -61,7 +61,7 @@ def test_probabilistic_candidate_calibrates_its_median_and_explains_exactly():
 
 def test_customers_the_bgnbd_cannot_place_wait_longest():
     frame = _customers(400, 7)
-    model = ProbabilisticScorer("next_order", PARAMS.to_dict(), H)
+    model = ProbabilisticScorer(target="next_order", bgnbd_params=PARAMS.to_dict(), horizon_days=H)
     model.fit(frame, _waits(frame, 8))
     buyer = summarize(frame[list(RFM_INPUTS)].to_numpy(float)).buyer
     days = model.predict(frame)

@@ -15,6 +15,7 @@ import yaml
 from mlflow import MlflowClient
 
 from features.targets import MODEL_PREFIX, TARGETS
+from models.serving import load_estimator
 from pipelines.export import read_latest
 from tests.conftest import SMALL, run_in
 
@@ -105,7 +106,7 @@ def test_every_candidate_is_registered_and_the_champion_is_the_reported_scorer(p
 def test_same_seed_gives_the_same_predictions(pipeline):
     features = pd.read_parquet(pipeline / "data" / "features" / "features.parquet")
     model_dir = pipeline / "data" / "models" / "churn" / "xgboost" / "model"
-    before = mlflow.sklearn.load_model(str(model_dir))
+    before = load_estimator(str(model_dir))
     sample = features.drop(columns=["customer_id", "as_of"]).head(500)
     bgnbd = pd.read_parquet(pipeline / "data" / "bgnbd" / "bgnbd.parquet")
     sample = features.head(500).merge(bgnbd, on=["customer_id", "as_of"], how="left")
@@ -114,7 +115,7 @@ def test_same_seed_gives_the_same_predictions(pipeline):
         [str(Path(sys.executable).parent / "dvc"), "repro", "-f", "train@churn"], pipeline
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    after = mlflow.sklearn.load_model(str(model_dir))
+    after = load_estimator(str(model_dir))
     np.testing.assert_array_equal(before.predict_proba(sample), after.predict_proba(sample))
 
 
@@ -130,7 +131,7 @@ def test_reasons_of_every_served_scorer_add_up(pipeline):
     for target, entry in TARGETS.items():
         for candidate in entry.candidates:
             path = pipeline / "data" / "models" / target / candidate / "model"
-            model = mlflow.sklearn.load_model(str(path))
+            model = load_estimator(str(path))
             values, base = contributions(model, rows)
             prediction = predict_target(target, model, rows)
             np.testing.assert_allclose(

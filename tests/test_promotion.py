@@ -73,7 +73,7 @@ def test_comparisons_beside_the_verdict():
 
 def test_an_unbacktested_horizon_is_judged_without_its_rescaling():
     inner = object()
-    served = ServedAtHorizon(inner, "propensity", None, 60, 30)
+    served = ServedAtHorizon(model=inner, target="propensity", served_days=60, trained_days=30)
     models = {"xgboost": served, "rfm": inner}
     assert judged_models(models, backtested=True) is models
     assert judged_models(models, backtested=False) == {"xgboost": inner, "rfm": inner}

@@ -131,9 +131,9 @@ def test_probabilistic_scorer_reasons_add_up_and_match_its_prior(data, target):
     train, y_train, valid, y_valid = data
     rows = valid[valid["orders_total"] > 0] if target == "churn" else valid
     y = y_valid[target][rows.index]
-    scorer = ProbabilisticScorer(target, PARAMS.to_dict(), HORIZONS[target]).fit(
-        train, y_train[target], eval_set=(rows, y)
-    )
+    scorer = ProbabilisticScorer(
+        target=target, bgnbd_params=PARAMS.to_dict(), horizon_days=HORIZONS[target]
+    ).fit(train, y_train[target], eval_set=(rows, y))
     values, base = scorer.explain(rows)
     assert list(values.columns) == list(RFM_INPUTS)
     explained = scorer._explained(rows[list(RFM_INPUTS)].to_numpy(float))
@@ -165,7 +165,7 @@ def scorer_kind(target: str) -> str:
 @pytest.mark.parametrize("target", ["churn", "propensity", "cltv"])
 def test_rfm_scorer_is_monotone_in_the_right_direction_and_additive(data, target):
     train, y_train, valid, y_valid = data
-    scorer = RFMScorer(target).fit(train, y_train[target], eval_set=(valid, y_valid[target]))
+    scorer = RFMScorer(target=target).fit(train, y_train[target], eval_set=(valid, y_valid[target]))
     values, base = scorer.explain(valid)
     predicted = scorer.predict_proba(valid)[:, 1] if target != "cltv" else scorer.predict(valid)
     np.testing.assert_allclose(values.sum(axis=1) + base, predicted, atol=1e-9)
@@ -178,7 +178,7 @@ def test_rfm_scorer_is_monotone_in_the_right_direction_and_additive(data, target
 
 def test_persistence_scales_last_period_spend_to_the_validation_total(data):
     train, y_train, valid, y_valid = data
-    scorer = PersistenceScorer("cltv", 365).fit(
+    scorer = PersistenceScorer(target="cltv", horizon_days=365).fit(
         train, y_train["cltv"], eval_set=(valid, y_valid["cltv"])
     )
     predicted = scorer.predict(valid)
@@ -196,7 +196,13 @@ def test_boosted_from_prior_starts_at_the_prior_and_explains_exactly(data, targe
     y, yv = y_train[target][X.index], y_valid[target][Xv.index]
     features = [*RFM_INPUTS, "spend_total", "spend_365d", "email_click_30d"]
     kind = PriorBoostedClassifier if target == "churn" else PriorBoostedRegressor
-    model = kind(target, PARAMS.to_dict(), HORIZONS[target], n_estimators=40, max_depth=3)
+    model = kind(
+        target=target,
+        bgnbd_params=PARAMS.to_dict(),
+        horizon_days=HORIZONS[target],
+        n_estimators=40,
+        max_depth=3,
+    )
     model.fit(X[features + [c for c in X if c.startswith("bgnbd_")]], y, eval_set=(Xv, yv))
     Zv = Xv[list(RFM_INPUTS)].to_numpy(float)
     # Labels drawn from the prior itself: the trees' correction stays small.
@@ -215,10 +221,16 @@ def test_served_at_a_longer_horizon_rescales_by_bgnbd_and_still_explains_exactly
     train, y_train, valid, y_valid = data
     rows = valid[valid["orders_total"] > 0] if target == "churn" else valid
     y = y_valid[target][rows.index]
-    inner = ProbabilisticScorer(target, PARAMS.to_dict(), 30).fit(
+    inner = ProbabilisticScorer(target=target, bgnbd_params=PARAMS.to_dict(), horizon_days=30).fit(
         train, y_train[target], eval_set=(rows, y)
     )
-    served = ServedAtHorizon(inner, target, PARAMS.to_dict(), 120, 30).fitted()
+    served = ServedAtHorizon(
+        model=inner,
+        target=target,
+        bgnbd_params=PARAMS.to_dict(),
+        served_days=120,
+        trained_days=30,
+    ).fitted()
     Z = rows[list(RFM_INPUTS)].to_numpy(float)
     short = inner.predict(rows) if target == "cltv" else inner.predict_proba(rows)[:, 1]
     long = served.predict(rows) if target == "cltv" else served.predict_proba(rows)[:, 1]
@@ -247,9 +259,9 @@ def test_monotone_constraints_hold_for_the_boosted_model(data):
     train, y_train, valid, y_valid = data
     X, Xv = train[train["orders_total"] > 0], valid[valid["orders_total"] > 0]
     model = PriorBoostedClassifier(
-        "churn",
-        PARAMS.to_dict(),
-        90,
+        target="churn",
+        bgnbd_params=PARAMS.to_dict(),
+        horizon_days=90,
         n_estimators=40,
         max_depth=3,
         monotone_constraints=spec("churn").monotone,

@@ -179,7 +179,9 @@ def test_feature_mismatch_is_a_schema_error(pipeline):
     assert "orders_7d" in result.stderr or "spend_7d" in result.stderr
 
 
-def test_score_shows_its_steps_on_a_terminal_and_nothing_under_quiet(pipeline, monkeypatch):
+def test_score_shows_its_steps_on_a_terminal_and_nothing_under_quiet(
+    pipeline, monkeypatch, no_unpickling
+):
     import io
 
     from rich.console import Console
@@ -191,7 +193,7 @@ def test_score_shows_its_steps_on_a_terminal_and_nothing_under_quiet(pipeline, m
     monkeypatch.delenv("CI", raising=False)
     params = load_params(pipeline / "params.yaml")
     shown = Console(file=io.StringIO(), force_terminal=True, width=120)
-    run(params, alias="challenger", allow_drift=True, console=shown)
+    run(params, alias="challenger", allow_drift=True, console=shown)  # models load from JSON
     steps = f"{len(STEPS)}/{len(STEPS)}"  # 9 with three targets
     assert "score: done" in shown.file.getvalue() and steps in shown.file.getvalue()
     quiet = Console(file=io.StringIO(), force_terminal=True, quiet=True)
