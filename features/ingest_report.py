@@ -76,6 +76,7 @@ def summarize_ingest(
         "reject_fraction": round(len(result.quarantine) / max(result.rows_read, 1), 6),
         "anonymous_fraction": round(result.anonymous_rows / max(result.rows_read, 1), 6),
         "quarantine_by_reason": result.quarantine["reason"].value_counts().sort_index().to_dict(),
+        "amount_outlier": result.amount_outliers,
         "events_by_type": events["event_type"].value_counts().sort_index().to_dict(),
         "customers": len(customers),
         "customers_with_events": int(events["customer_id"].nunique()),

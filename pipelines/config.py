@@ -7,11 +7,12 @@ light modules, so reading params never loads XGBoost, Optuna, MLflow, SHAP or sc
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
@@ -44,12 +45,33 @@ class SourceParams(_Strict):
     kind: Literal["events", "online_retail_ii"]
     path: Path
     customers_path: Path | None = None
-    format: Literal["auto", "csv", "parquet"] = "auto"
+    format: Literal["auto", "csv", "parquet", "excel"] = "auto"
+    encoding: str = "auto"  # auto: byte-order mark, else UTF-8, else cp1252, else Latin-1
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = "auto"  # auto: sniffed from the head
     timezone: str | None = None  # zone of naive timestamps; None: UTC, or the built-in mapping's
+    dayfirst: bool = False  # 03/04/2024 is 3 April (true) or 4 March (false)
+    decimal: Literal[".", ","] = "."
+    thousands: Literal["auto", ",", ".", " ", "'"] | None = "auto"  # auto: the other of , and .
     column_map: dict[str, str] = Field(default_factory=dict)
     event_type_map: dict[str, str] = Field(default_factory=dict)
     default_event_type: str | None = None
     customers_column_map: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            return value if value == "auto" else codecs.lookup(value).name
+        except LookupError as error:
+            raise ValueError(
+                f"unknown encoding {value!r}; use auto or e.g. utf-8, cp1252"
+            ) from error
+
+    @model_validator(mode="after")
+    def _distinct_marks(self) -> SourceParams:
+        if self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal must differ, both are {self.decimal!r}")
+        return self
 
     @field_validator("column_map")
     @classmethod
@@ -75,8 +97,18 @@ class SufficiencyParams(_Strict):
     min_history_days: int = Field(ge=1)
 
 
+class AmountOutlierParams(_Strict):
+    """Absurd amounts (a 1e12 purchase): robust z-score of log10 amount above ``threshold``."""
+
+    method: Literal["mad"]
+    threshold: float = Field(gt=0)
+    min_spread_log10: float = Field(gt=0)  # floor on the MAD: small or uniform files
+    allow: bool  # true: keep them (still counted in the report); false: quarantine
+
+
 class IngestParams(_Strict):
     source: SourceParams
+    amount_outlier: AmountOutlierParams
     reference_time: str | None = None
     max_reject_fraction: float = Field(ge=0.0, le=1.0)
     anonymous: Literal["keep", "reject"]  # rows without a customer id: own table or reject

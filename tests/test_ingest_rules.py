@@ -14,6 +14,7 @@ from tests.conftest import GOOD_PURCHASE, GOOD_VIEW, ingest_rows
 
 VIOLATIONS = {
     "missing_customer_id": {**GOOD_PURCHASE, "customer_id": "   "},
+    "control_characters": {**GOOD_PURCHASE, "customer_id": "c\x001"},
     "missing_event_time": {**GOOD_PURCHASE, "event_time": None},
     "unparseable_event_time": {**GOOD_PURCHASE, "event_time": "yesterday-ish"},
     "future_event_time": {**GOOD_PURCHASE, "event_time": "2030-01-01T00:00:00Z"},
@@ -25,6 +26,7 @@ VIOLATIONS = {
     "non_finite_amount": {**GOOD_PURCHASE, "amount": "inf"},
     "non_positive_amount": {**GOOD_PURCHASE, "amount": "-5"},
     "unexpected_amount": {**GOOD_VIEW, "amount": "3.0"},
+    "amount_outlier": {**GOOD_PURCHASE, "amount": "1e12"},
     "wrong_type_quantity": {**GOOD_PURCHASE, "quantity": "1.5"},
     "non_positive_quantity": {**GOOD_PURCHASE, "quantity": "0"},
 }
@@ -38,8 +40,11 @@ def test_every_rule_has_a_violation_case():
 @pytest.mark.parametrize("reason", sorted(VIOLATIONS))
 def test_violating_row_is_quarantined_with_reason(reason):
     # Rows without a customer id are quarantined only when the shop asks for it (see below).
-    result = ingest_rows([GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW], anonymous="reject")
-    assert len(result.events) == 2
+    # A second good order: the outlier rule needs a typical amount to measure against.
+    another = {**GOOD_PURCHASE, "order_id": "o2"}
+    rows = [GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW, another]
+    result = ingest_rows(rows, anonymous="reject")
+    assert len(result.events) == 3
     assert result.quarantine["reason"].tolist() == [reason]
     row = result.quarantine.iloc[0]
     assert row["source_row"] == 1 and row["source_file"] == "events.csv"
