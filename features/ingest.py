@@ -10,14 +10,15 @@ quarantines them as ``missing_customer_id``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES, MONETARY_EVENT_TYPES
 from features.schemas import TEXT, EventSchema
@@ -90,15 +91,17 @@ class ValueFormat:
     thousands: str | None = ","
 
 
-@dataclass(frozen=True)
-class AmountOutlierRule:
+class AmountOutlierRule(BaseModel):
     """Absurd amounts (``ingest.amount_outlier``): a monetary amount whose robust z-score of
     log10(amount), (log10 a - median) / max(1.4826 MAD, min_spread_log10), exceeds ``threshold``.
     Logs, because amounts are skewed; median and MAD, because the outliers must not move the
-    yardstick; the floor on the spread, because a small or uniform file has almost none."""
+    yardstick; the floor on the spread, because a small or uniform file has almost none.
+    ``allow``: keep them (still counted in the report) instead of quarantining them."""
 
-    threshold: float = 8.0
-    min_spread_log10: float = 0.5
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: Literal["mad"] = "mad"
+    threshold: float = Field(default=8.0, gt=0)
+    min_spread_log10: float = Field(default=0.5, gt=0)
     allow: bool = False
 
 
@@ -255,7 +258,7 @@ def flag_amount_outliers(
     """Monetary amounts far above the typical one (see :class:`AmountOutlierRule`), and the
     yardstick used, for the ingest report."""
     usable = (monetary & amount.notna() & np.isfinite(amount) & (amount > 0)).astype(bool)
-    about = {"method": "mad", **dataclasses.asdict(rule)}
+    about = rule.model_dump()
     if not usable.any():
         return pd.Series(False, index=amount.index), {**about, "flagged": 0}
     logs = np.log10(amount[usable].to_numpy(dtype="float64"))

@@ -109,6 +109,7 @@ def check_reject_fraction(result: IngestResult, max_fraction: float, examples: i
             f"- {file}: column '{column}', rule {reason} ({rule}): {count} rows, e.g. {shown}"
         )
     lines.append(
-        "Every rejected row would be in the quarantine table; fix the mapping or the data."
+        "Hint: every rejected row would be in the quarantine table; fix the mapping or the data "
+        "(or the reading options: ingest.source.dayfirst, decimal, thousands, encoding)."
     )
     raise IngestError("\n".join(lines))

@@ -49,6 +49,11 @@ def candidate_encodings(head: bytes, configured: str) -> tuple[str, ...]:
     return (bom,) if bom else FALLBACK_ENCODINGS
 
 
+def looks_like_utf16(head: bytes) -> bool:
+    """Text in UTF-16 without a byte-order mark: every other byte of ASCII text is NUL."""
+    return len(head) >= 8 and head.count(0) >= len(head) // 4
+
+
 def first_undecodable_line(data: bytes, encoding: str) -> tuple[int, int] | None:
     """(line, byte within the line), both 1-based, of the first byte ``encoding`` cannot decode."""
     try:
@@ -64,7 +69,7 @@ def first_undecodable_line(data: bytes, encoding: str) -> tuple[int, int] | None
 def decoding_error(file: str, data: bytes, encoding: str) -> IngestError:
     where = first_undecodable_line(data, encoding)
     at = f" at line {where[0]}, byte {where[1]}" if where else ""
-    utf16 = b"\x00" in data[:4096]
+    utf16 = looks_like_utf16(data[:4096])
     hint = (
         "the file has NUL bytes: it looks like UTF-16 without a byte-order mark; set "
         "ingest.source.encoding: utf-16-le (or utf-16-be)"
@@ -79,6 +84,8 @@ def decoding_error(file: str, data: bytes, encoding: str) -> IngestError:
 def decode_text(file: str, data: bytes, configured: str) -> tuple[str, str, list[str]]:
     """(text, encoding, notes): the first candidate encoding that decodes every byte."""
     candidates = candidate_encodings(data[:4], configured)
+    if configured == "auto" and looks_like_utf16(data[:4096]) and not bom_encoding(data[:4]):
+        raise decoding_error(file, data, "utf-8 (nor any 8-bit encoding)")
     for encoding in candidates:
         try:
             text = data.decode(encoding)
@@ -153,11 +160,28 @@ def delimiter_hint(columns: list[str]) -> str:
     for other in DELIMITERS:
         if other in columns[0]:
             return (
-                f" Hint: the header was read as one column containing {_NAMES[other]}: the file "
+                f"the header was read as one column containing {_NAMES[other]}: the file "
                 f"looks {_NAMES[other]}-delimited; set ingest.source.delimiter: {other!r} "
                 f"(or auto, to sniff it)."
             )
     return ""
+
+
+def nul_character_error(
+    file: str, text: str, delimiter: str, header: list[str]
+) -> IngestError | None:
+    """A NUL character: CSV parsers cut the value there, silently, so the file is refused."""
+    at = text.find("\x00")
+    if at < 0:
+        return None
+    start = text.rfind("\n", 0, at) + 1
+    field = text.count(delimiter, start, at)
+    column = header[field] if field < len(header) else f"field {field + 1}"
+    return IngestError(
+        f"{file}: line {text.count(chr(10), 0, at) + 1}, column '{column}': rule nul_character: "
+        f"text must not hold NUL characters (a parser would cut the value there). Hint: the "
+        f"export is corrupt or in UTF-16 (set ingest.source.encoding); remove the NUL bytes."
+    )
 
 
 def ragged_row_error(file: str, message: str, header: list[str]) -> IngestError | None:

@@ -73,8 +73,8 @@ def map_columns(
         found = [c for c in raw.columns if not c.startswith("_")]
         raise IngestError(
             f"{files}: line 1 (header): rule required_column: required contract columns are not "
-            f"mapped: {'; '.join(missing)}. The file has columns {found}; set "
-            f"ingest.source.column_map in params.yaml.{delimiter_hint(found)}"
+            f"mapped: {'; '.join(missing)}. The file has columns {found}. Hint: "
+            f"{delimiter_hint(found) or 'set ingest.source.column_map in params.yaml.'}"
         )
     if event_type_map:
         types = mapped["event_type"].astype(TEXT).str.strip()
@@ -131,7 +131,8 @@ def _require_columns(raw: pd.DataFrame, columns: tuple[str, ...]) -> None:
         found = [c for c in raw.columns if not c.startswith("_")]
         raise IngestError(
             f"{files}: line 1 (header): rule required_column: not in Online Retail II format; "
-            f"missing columns {missing} (expected {list(columns)}).{delimiter_hint(found)}"
+            f"missing columns {missing} (expected {list(columns)}). Hint: "
+            f"{delimiter_hint(found) or 'is ingest.source.kind right?'}"
         )
 
 

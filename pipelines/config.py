@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
+from features.ingest import AmountOutlierRule
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
 from models.segmentation import SegmentRule, TierRules
@@ -63,9 +64,7 @@ class SourceParams(_Strict):
         try:
             return value if value == "auto" else codecs.lookup(value).name
         except LookupError as error:
-            raise ValueError(
-                f"unknown encoding {value!r}; use auto or e.g. utf-8, cp1252"
-            ) from error
+            raise ValueError(f"unknown encoding {value!r}; use auto, utf-8, cp1252...") from error
 
     @model_validator(mode="after")
     def _distinct_marks(self) -> SourceParams:
@@ -97,18 +96,9 @@ class SufficiencyParams(_Strict):
     min_history_days: int = Field(ge=1)
 
 
-class AmountOutlierParams(_Strict):
-    """Absurd amounts (a 1e12 purchase): robust z-score of log10 amount above ``threshold``."""
-
-    method: Literal["mad"]
-    threshold: float = Field(gt=0)
-    min_spread_log10: float = Field(gt=0)  # floor on the MAD: small or uniform files
-    allow: bool  # true: keep them (still counted in the report); false: quarantine
-
-
 class IngestParams(_Strict):
     source: SourceParams
-    amount_outlier: AmountOutlierParams
+    amount_outlier: AmountOutlierRule  # absurd amounts: quarantined unless allowed
     reference_time: str | None = None
     max_reject_fraction: float = Field(ge=0.0, le=1.0)
     anonymous: Literal["keep", "reject"]  # rows without a customer id: own table or reject

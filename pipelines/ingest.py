@@ -13,7 +13,6 @@ from features.engine import to_arrow, with_surrogate_keys
 from features.ingest import (
     SOURCE_FILE,
     SOURCE_ROW,
-    AmountOutlierRule,
     IngestError,
     IngestResult,
     ValueFormat,
@@ -64,11 +63,6 @@ def value_format(source: SourceParams) -> ValueFormat:
     return ValueFormat(source.dayfirst, source.decimal, thousands)
 
 
-def outlier_rule(ingest: IngestParams) -> AmountOutlierRule:
-    rule = ingest.amount_outlier
-    return AmountOutlierRule(rule.threshold, rule.min_spread_log10, rule.allow)
-
-
 def ingest_source(
     params: Params, step=lambda name: None
 ) -> tuple[IngestResult, pd.DataFrame, pd.DataFrame, dict]:
@@ -96,7 +90,7 @@ def ingest_source(
         timezone,
         ingest.anonymous,
         value_format(source),
-        outlier_rule(ingest),
+        ingest.amount_outlier,
     )
     check_reject_fraction(result, ingest.max_reject_fraction)
     step("customers and report")

@@ -130,6 +130,9 @@ def _read_csv(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, dict]:
         delimiter = fmt_rules.sniff_delimiter(sample)
     header = fmt_rules.header_names(sample, delimiter)
     fmt_rules.check_header(file, header)
+    nul = fmt_rules.nul_character_error(file, text, delimiter, header)
+    if nul is not None:
+        raise nul
     frame = _parse_csv(file, data, text, encoding, delimiter, header)
     swallowed = fmt_rules.swallowed_rows_error(file, frame, delimiter)
     if swallowed is not None:
