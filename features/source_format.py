@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from features.ingest import IngestError
+from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError
 
 DELIMITERS = (",", ";", "\t", "|")
 # Tried in order when ``ingest.source.encoding`` is auto and the file has no byte-order mark:
@@ -107,6 +107,36 @@ def drop_blank_columns(frame: pd.DataFrame, header: list[str]) -> tuple[pd.DataF
         if not name.strip() and frame[column].isna().all()
     ]
     return frame.drop(columns=blank), len(blank)
+
+
+def excel_table(file: str, sheets: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[str]]:
+    """The sheets of a workbook (read without a header) as one table: the first row of each is
+    its header; every sheet with rows must have the first one's header, so no sheet's rows are
+    left out unnoticed. Provenance is ``file[sheet]`` and the row within the sheet."""
+    frames, notes, first = [], [], None
+    for sheet, cells in sheets.items():
+        if cells.empty:
+            continue
+        names = ["" if pd.isna(v) else str(v).strip() for v in cells.iloc[0]]
+        check_header(f"{file}[{sheet}]", names)
+        first = first or (sheet, names)
+        if names != first[1]:
+            raise IngestError(
+                f"{file}: sheet '{sheet}', line 1: rule excel_sheets: every sheet must have the "
+                f"header of sheet '{first[0]}' ({first[1]}), this one has {names}. Hint: delete "
+                f"the sheets that are not events, or save the one you mean as its own file."
+            )
+        frame = cells.iloc[1:].reset_index(drop=True).infer_objects()
+        frame.columns = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
+        frame, dropped = drop_blank_columns(frame, names)
+        notes += [f"sheet '{sheet}': dropped {dropped} empty unnamed column(s)"] if dropped else []
+        frames.append(
+            frame.assign(**{SOURCE_FILE: f"{file}[{sheet}]", SOURCE_ROW: range(len(frame))})
+        )
+    if not frames:
+        raise IngestError(f"{file}: rule empty_file: every sheet is empty. Hint: export it again.")
+    table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return table, notes + [f"read {len(frames)} sheets"] * (len(frames) > 1)
 
 
 def _field_counts(sample: str, delimiter: str) -> list[int]:

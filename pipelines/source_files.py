@@ -145,14 +145,11 @@ def _read_csv(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, dict]:
 
 
 def _read_excel(path: Path) -> tuple[pd.DataFrame, dict]:
-    """The first sheet; the first row is the header. Cells keep their types (numbers, dates)."""
-    sheet = pd.read_excel(path, header=None, dtype=object, keep_default_na=False, na_values=[""])
-    names = ["" if pd.isna(v) else str(v) for v in sheet.iloc[0]] if len(sheet) else []
-    fmt_rules.check_header(str(path), names)
-    frame = sheet.iloc[1:].reset_index(drop=True)
-    frame.columns = [name or f"Unnamed: {i}" for i, name in enumerate(names)]
-    frame, dropped = fmt_rules.drop_blank_columns(frame.infer_objects(), names)
-    notes = [f"dropped {dropped} empty column(s) without a name"] if dropped else []
+    """Every sheet (cells keep their types: numbers, dates), as one table; see `excel_table`."""
+    sheets = pd.read_excel(
+        path, sheet_name=None, header=None, dtype=object, keep_default_na=False, na_values=[""]
+    )
+    frame, notes = fmt_rules.excel_table(str(path), sheets)
     return frame, {"file": str(path), "format": "excel", "notes": notes}
 
 
@@ -180,8 +177,9 @@ def read_source(path: Path, options: ReadOptions | None = None) -> tuple[pd.Data
     frames, about = [], []
     for file in list_source_files(Path(path), (options or ReadOptions()).format):
         frame, info = _read_file(file, options or ReadOptions())
-        frame[SOURCE_FILE] = str(file)
-        frame[SOURCE_ROW] = range(len(frame))
+        if SOURCE_FILE not in frame:  # an Excel file names its sheet in each row's provenance
+            frame[SOURCE_FILE] = str(file)
+            frame[SOURCE_ROW] = range(len(frame))
         frames.append(frame)
         about.append(info)
     raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

@@ -106,15 +106,24 @@ def zip_file(members: dict[str, str]) -> Callable[[Path], Path]:
     return write
 
 
-def excel_file(folder: Path) -> Path:
-    """What a shop's spreadsheet export holds: numbers and dates as typed cells."""
-    frame = pd.DataFrame(rows()).reindex(columns=COLUMNS)
-    stamps = pd.to_datetime(frame["event_time"], format="ISO8601", utc=True)
-    frame["event_time"] = stamps.dt.tz_localize(None)
-    frame["amount"] = pd.to_numeric(frame["amount"])
-    frame["quantity"] = pd.to_numeric(frame["quantity"]).astype("Int64")
-    frame.to_excel(folder / "orders.xlsx", index=False)
-    return folder / "orders.xlsx"
+def excel_file(*sheets: list[dict], notes: bool = False) -> Callable[[Path], Path]:
+    """What a shop's spreadsheet export holds: numbers and dates as typed cells, one sheet per
+    list of rows (the UCI Online Retail II workbook has two, one per year)."""
+
+    def write(folder: Path) -> Path:
+        with pd.ExcelWriter(folder / "orders.xlsx") as workbook:
+            for number, records in enumerate(sheets, start=1):
+                frame = pd.DataFrame(records).reindex(columns=COLUMNS)
+                stamps = pd.to_datetime(frame["event_time"], format="ISO8601", utc=True)
+                frame["event_time"] = stamps.dt.tz_localize(None)
+                frame["amount"] = pd.to_numeric(frame["amount"])
+                frame["quantity"] = pd.to_numeric(frame["quantity"]).astype("Int64")
+                frame.to_excel(workbook, sheet_name=f"Year {number}", index=False)
+            if notes:  # a sheet that is not events: its rows would be left out unnoticed
+                pd.DataFrame({"note": ["exported by hand"]}).to_excel(workbook, sheet_name="Notes")
+        return folder / "orders.xlsx"
+
+    return write
 
 
 @dataclass
@@ -315,7 +324,15 @@ CASES: dict[str, Case] = {
         check=_times({"o5": "2024-03-04 10:00:00+00:00"}),
     ),
     # --- containers ------------------------------------------------------------------------
-    "excel_xlsx": Case(excel_file, Reconciles(6, 6)),
+    "excel_xlsx": Case(excel_file(rows()), Reconciles(6, 6)),
+    "excel_two_sheets": Case(
+        excel_file(rows(), [order(i) for i in range(5, 9)]),
+        Reconciles(10, 10),
+        check=_note("read 2 sheets"),
+    ),
+    "excel_sheets_differ": Case(
+        excel_file(rows(), notes=True), Refused("excel_sheets", ("sheet 'Notes'", "line 1"))
+    ),
     "not_really_excel": Case(
         text_file("orders.xlsx", csv_text(rows())), Refused("excel_syntax", ("Hint",))
     ),

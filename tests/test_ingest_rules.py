@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.ingest import RULES
+from features.contract import MONETARY_EVENT_TYPES
+from features.ingest import RULES, AmountOutlierRule, flag_amount_outliers
+from synthetic.shop import ShopSpec, generate_shop
 from tests.conftest import GOOD_PURCHASE, GOOD_VIEW, ingest_rows
 
 VIOLATIONS = {
@@ -141,3 +143,17 @@ def test_random_mixes_always_reconcile(rows):
     assert kept + result.duplicates_removed == len(rows)
     assert result.quarantine["source_row"].is_unique
     assert not result.events.duplicated().any()
+
+
+def test_amount_outlier_rule_leaves_ordinary_orders_alone_and_catches_an_absurd_one():
+    events = generate_shop(ShopSpec(n_customers=400), seed=3).events
+    monetary = events["event_type"].isin(MONETARY_EVENT_TYPES)
+    flagged, about = flag_amount_outliers(events["amount"], monetary, AmountOutlierRule())
+    assert not flagged.any() and about["flagged"] == 0
+    assert about["cutoff_amount"] > 1_000 * about["median_amount"]
+
+    absurd = pd.concat([events["amount"], pd.Series([1e12])], ignore_index=True)
+    flagged, about = flag_amount_outliers(
+        absurd, pd.concat([monetary, pd.Series([True])]).reset_index(drop=True), AmountOutlierRule()
+    )
+    assert flagged.tolist() == [False] * len(events) + [True] and about["flagged"] == 1
