@@ -336,6 +336,9 @@ CASES: dict[str, Case] = {
     "not_really_excel": Case(
         text_file("orders.xlsx", csv_text(rows())), Refused("excel_syntax", ("Hint",))
     ),
+    "truncated_parquet": Case(
+        bytes_file("e.parquet", b"PAR1" + RANDOM_BYTES[:200]), Refused("parquet_syntax")
+    ),
     "gzip_csv": Case(gzip_file(rows()), Reconciles(6, 6)),
     "zip_csv": Case(zip_file({"events.csv": csv_text(rows())}), Reconciles(6, 6)),
     "zip_of_two_files": Case(
