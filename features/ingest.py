@@ -26,7 +26,10 @@ from features.schemas import TEXT, EventSchema
 SOURCE_FILE, SOURCE_ROW, PRE_REASON = "_source_file", "_source_row", "_pre_reason"
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:\D|$)")
-_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+# C0/C1 controls, and invisible format characters (zero-width, bidi overrides, BOM) that make
+# an id look like another one.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f" + "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_EXACT_INTEGER = 2.0**53  # beyond this a float is no longer a whole number one can trust
 ID_COLUMNS = ("customer_id", "order_id", "product_id")
 
 
@@ -49,7 +52,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "control_characters",
         "customer_id",  # or order_id / product_id: the quarantine row names the one at fault
-        "ids must not contain control characters (NUL, bell, escape, ...)",
+        "ids must not contain control or invisible characters (bell, escape, zero-width, ...)",
     ),
     Rule("missing_event_time", "event_time", "event_time is required"),
     Rule(
@@ -72,7 +75,7 @@ RULES: tuple[Rule, ...] = (
         "amount",
         "amount must not be absurdly far above the typical amount (ingest.amount_outlier)",
     ),
-    Rule("wrong_type_quantity", "quantity", "quantity must be a whole number"),
+    Rule("wrong_type_quantity", "quantity", "quantity must be a (finite, not huge) whole number"),
     Rule("non_positive_quantity", "quantity", "quantity must be > 0 when present"),
 )
 RULES_BY_REASON = {rule.reason: rule for rule in RULES}
@@ -296,7 +299,9 @@ def _rule_masks(
         "amount_outlier": lambda: failures["amount_outlier"],
         "wrong_type_quantity": lambda: (
             failures["bad_quantity"]
-            | (quantity.notna() & np.isfinite(quantity) & (quantity != quantity.round()))
+            | (quantity.notna() & ~np.isfinite(quantity))
+            | (quantity.notna() & (quantity != quantity.round()))
+            | (quantity.abs() >= _EXACT_INTEGER)
         ),
         "non_positive_quantity": lambda: quantity <= 0,
     }

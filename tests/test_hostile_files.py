@@ -394,6 +394,14 @@ CASES: dict[str, Case] = {
         Reconciles(7, 6, duplicates=1),
         check=_padded_ids,
     ),
+    "invisible_characters_in_ids": Case(
+        events_csv(order(5, customer_id="c\u200b5"), order(6, product_id="p\u202e1")),
+        Reconciles(8, 6, quarantined=2, reasons={"control_characters": 2}),
+    ),
+    "huge_and_infinite_quantities": Case(
+        events_csv(order(5, quantity="1e20"), order(6, quantity="inf")),
+        Reconciles(8, 6, quarantined=2, reasons={"wrong_type_quantity": 2}),
+    ),
     "control_characters": Case(
         text_file(
             "e.csv", csv_text(rows(order(5, customer_id="c\x075"), order(6, order_id="o\x1b6")))
