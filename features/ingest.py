@@ -349,7 +349,7 @@ def build_quarantine(
     first = reason[rejected]
     column = first.map(lambda r: RULES_BY_REASON[r].column)
     if fault_column is not None:
-        column = column.where(fault_column[rows].isna(), fault_column[rows])
+        column = column.mask(first == "control_characters", fault_column[rows])
     return pd.DataFrame(
         {
             "source_file": mapped.loc[rows, SOURCE_FILE].astype(str),

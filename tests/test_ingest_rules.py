@@ -157,3 +157,18 @@ def test_amount_outlier_rule_leaves_ordinary_orders_alone_and_catches_an_absurd_
         absurd, pd.concat([monetary, pd.Series([True])]).reset_index(drop=True), AmountOutlierRule()
     )
     assert flagged.tolist() == [False] * len(events) + [True] and about["flagged"] == 1
+
+
+def test_control_characters_name_the_id_column_at_fault_and_only_for_that_reason():
+    rows = [
+        {**GOOD_PURCHASE, "order_id": "o\x1b2"},
+        {**GOOD_PURCHASE, "product_id": "p\u200b3", "order_id": "o3"},
+        {**GOOD_PURCHASE, "customer_id": None, "order_id": "o\x074"},  # missing id comes first
+    ]
+    quarantine = ingest_rows(rows, anonymous="reject").quarantine
+    assert quarantine["reason"].tolist() == [
+        "control_characters",
+        "control_characters",
+        "missing_customer_id",
+    ]
+    assert quarantine["column"].tolist() == ["order_id", "product_id", "customer_id"]
