@@ -255,11 +255,14 @@ def unclosed_quote_error(file: str, text: str, delimiter: str, header: list[str]
     )
 
 
-def swallowed_rows_error(file: str, frame: pd.DataFrame, delimiter: str) -> IngestError | None:
+def swallowed_rows_error(
+    file: str, frame: pd.DataFrame, delimiter: str, text: str
+) -> IngestError | None:
     """A quoted value spanning lines that themselves look like whole rows: a quote opened by
-    mistake swallowed them (the parser cannot tell; the field counts still match)."""
+    mistake swallowed them (the parser cannot tell; the field counts still match). Only a file
+    with more lines than rows has values spanning lines, so most files are not searched."""
     n_columns = frame.shape[1]
-    if n_columns < 3:
+    if n_columns < 3 or text.count("\n") <= len(frame) + 1:
         return None
     texts = [c for c in frame.columns if frame[c].dtype == object]
     for column in texts:

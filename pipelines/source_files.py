@@ -134,7 +134,7 @@ def _read_csv(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, dict]:
     if nul is not None:
         raise nul
     frame = _parse_csv(file, data, text, encoding, delimiter, header)
-    swallowed = fmt_rules.swallowed_rows_error(file, frame, delimiter)
+    swallowed = fmt_rules.swallowed_rows_error(file, frame, delimiter, text)
     if swallowed is not None:
         raise swallowed
     frame, dropped = fmt_rules.drop_blank_columns(frame, header)

@@ -267,6 +267,11 @@ CASES: dict[str, Case] = {
         ),
         Refused("malformed_quoting", ("line 2", "column 'category'")),
     ),
+    "multi_line_quoted_value": Case(
+        events_csv(order(5, category="home,\ngarden")),
+        Reconciles(7, 7),
+        check=_categories({"home", "home,\ngarden"}),
+    ),
     "duplicate_column_names": Case(
         text_file("e.csv", csv_text(rows()).replace("quantity", "amount", 1)),
         Refused("duplicate_column_name", ("line 1", "column 'amount'")),
