@@ -15,15 +15,23 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES, MONETARY_EVENT_TYPES
 from features.schemas import TEXT, EventSchema
 
 SOURCE_FILE, SOURCE_ROW, PRE_REASON = "_source_file", "_source_row", "_pre_reason"
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+_DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:\D|$)")
+# C0/C1 controls, and invisible format characters (zero-width, bidi overrides, BOM) that make
+# an id look like another one.
+_CONTROL = r"[\x00-\x1f\x7f-\x9f" + "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+_EXACT_INTEGER = 2.0**53  # beyond this a float is no longer a whole number one can trust
+ID_COLUMNS = ("customer_id", "order_id", "product_id")
 
 
 class IngestError(ValueError):
@@ -42,8 +50,17 @@ class Rule:
 # Ordered: a row that breaks several rules is quarantined under the first, with all of them listed.
 RULES: tuple[Rule, ...] = (
     Rule("missing_customer_id", "customer_id", "customer_id is required and non-empty"),
+    Rule(
+        "control_characters",
+        "customer_id",  # or order_id / product_id: the quarantine row names the one at fault
+        "ids must not contain control or invisible characters (bell, escape, zero-width, ...)",
+    ),
     Rule("missing_event_time", "event_time", "event_time is required"),
-    Rule("unparseable_event_time", "event_time", "event_time must parse as a timestamp"),
+    Rule(
+        "unparseable_event_time",
+        "event_time",
+        "event_time must parse as a timestamp (day/month order: ingest.source.dayfirst)",
+    ),
     Rule("future_event_time", "event_time", "event_time must not be after the reference time"),
     Rule("missing_event_type", "event_type", "event_type is required"),
     Rule("unknown_event_type", "event_type", f"event_type must be one of {', '.join(EVENT_TYPES)}"),
@@ -54,13 +71,42 @@ RULES: tuple[Rule, ...] = (
     Rule("non_finite_amount", "amount", "amount must be finite"),
     Rule("non_positive_amount", "amount", "amount must be > 0 for purchase and refund"),
     Rule("unexpected_amount", "amount", "amount must be absent for non-monetary events"),
-    Rule("wrong_type_quantity", "quantity", "quantity must be a whole number"),
+    Rule(
+        "amount_outlier",
+        "amount",
+        "amount must not be absurdly far above the typical amount (ingest.amount_outlier)",
+    ),
+    Rule("wrong_type_quantity", "quantity", "quantity must be a (finite, not huge) whole number"),
     Rule("non_positive_quantity", "quantity", "quantity must be > 0 when present"),
 )
 RULES_BY_REASON = {rule.reason: rule for rule in RULES}
 
 
 ANONYMOUS_POLICIES = ("keep", "reject")
+
+
+@dataclass(frozen=True)
+class ValueFormat:
+    """How a source writes values (``ingest.source``): day/month order of dates such as
+    03/04/2024, the decimal mark, and the thousands mark ("1,234.50"); None: no grouping."""
+
+    dayfirst: bool = False
+    decimal: str = "."
+    thousands: str | None = ","
+
+
+class AmountOutlierRule(BaseModel):
+    """Absurd amounts (``ingest.amount_outlier``): a monetary amount whose robust z-score of
+    log10(amount), (log10 a - median) / max(1.4826 MAD, min_spread_log10), exceeds ``threshold``.
+    Logs, because amounts are skewed; median and MAD, because the outliers must not move the
+    yardstick; the floor on the spread, because a small or uniform file has almost none.
+    ``allow``: keep them (still counted in the report) instead of quarantining them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: Literal["mad"] = "mad"
+    threshold: float = Field(default=8.0, gt=0)
+    min_spread_log10: float = Field(default=0.5, gt=0)
+    allow: bool = False
 
 
 @dataclass
@@ -71,6 +117,7 @@ class IngestResult:
     duplicates_removed: int
     anonymous: pd.DataFrame | None = None  # valid rows without a customer id (policy "keep")
     suppressed: int = 0  # rows of forgotten customers, dropped unread (features.erasure)
+    amount_outliers: dict | None = None  # the rule's yardstick and how many rows it flagged
 
     @property
     def anonymous_rows(self) -> int:
@@ -94,8 +141,10 @@ def clean_strings(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def parse_event_time(values: pd.Series, timezone: str) -> pd.Series:
-    """Parse timestamps to UTC; naive values are read in ``timezone``, unparseable become NaT."""
+def parse_event_time(values: pd.Series, timezone: str, dayfirst: bool = False) -> pd.Series:
+    """Parse timestamps to UTC; naive values are read in ``timezone``, unparseable become NaT.
+    Non-ISO dates such as 03/04/2024 are read day first when ``dayfirst``; one that contradicts
+    that order (13/04/2024 read month first) is unparseable, never silently swapped."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     if pd.api.types.is_datetime64_dtype(values):
@@ -104,21 +153,33 @@ def parse_event_time(values: pd.Series, timezone: str) -> pd.Series:
     has_offset = text.str.contains(_OFFSET, na=False)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     if has_offset.any():
-        out[has_offset] = _parse_text(text[has_offset], utc=True)
+        out[has_offset] = _parse_text(text[has_offset], utc=True, dayfirst=dayfirst)
     naive = ~has_offset & text.notna()
     if naive.any():
-        out[naive] = _localize(_parse_text(text[naive], utc=False), timezone)
+        out[naive] = _localize(_parse_text(text[naive], False, dayfirst), timezone)
     return out
 
 
-def _parse_text(text: pd.Series, utc: bool) -> pd.Series:
+def _parse_text(text: pd.Series, utc: bool, dayfirst: bool) -> pd.Series:
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
     retry = parsed.isna() & text.notna()
     if retry.any():
+        again = pd.to_datetime(
+            text[retry], errors="coerce", format="mixed", dayfirst=dayfirst, utc=utc
+        )
+        if not utc:
+            again = again.mask(_against_day_order(text[retry], again, dayfirst))
         parsed = parsed.astype(object)
-        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=utc)
+        parsed[retry] = again
         parsed = pd.to_datetime(parsed, utc=utc)
     return parsed.astype("datetime64[ns, UTC]" if utc else "datetime64[ns]")
+
+
+def _against_day_order(text: pd.Series, parsed: pd.Series, dayfirst: bool) -> pd.Series:
+    """Dates like 13/04/2024 that the parser read in the other day/month order than asked."""
+    parts = text.astype(object).str.extract(_DAY_MONTH)
+    day = pd.to_numeric(parts[0 if dayfirst else 1], errors="coerce")
+    return (day.notna() & parsed.notna() & (parsed.dt.day != day)).astype(bool)
 
 
 def _localize(values: pd.Series, timezone: str) -> pd.Series:
@@ -128,13 +189,35 @@ def _localize(values: pd.Series, timezone: str) -> pd.Series:
     return local.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
 
 
-def _parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Numeric values and a mask of present-but-not-numeric entries."""
+def parse_numbers(
+    values: pd.Series, style: ValueFormat = ValueFormat()
+) -> tuple[pd.Series, pd.Series]:
+    """Numeric values and a mask of present-but-not-numeric entries. Text may group thousands
+    ("1,234.50" with the default marks) only in strict groups of three; with a decimal comma,
+    a value holding a '.' that is not such a group is not a number."""
     if pd.api.types.is_numeric_dtype(values):
         return values.astype("float64"), pd.Series(False, index=values.index)
     text = clean_strings(values)
-    number = pd.to_numeric(text, errors="coerce").astype("float64")
+    if style.decimal == ".":
+        number = pd.to_numeric(text, errors="coerce").astype("float64")
+        retry = number.isna() & text.notna()
+        if retry.any() and style.thousands:
+            again = pd.to_numeric(_ungroup(text[retry], style), errors="coerce")
+            number[retry] = again.astype("float64")
+    else:
+        plain = _ungroup(text, style)
+        plain = plain.mask(plain.str.contains(".", regex=False, na=False))
+        number = pd.to_numeric(plain.str.replace(",", ".", regex=False), errors="coerce")
+        number = number.astype("float64")
     return number, text.notna() & number.isna()
+
+
+def _ungroup(text: pd.Series, style: ValueFormat) -> pd.Series:
+    if not style.thousands:
+        return text
+    mark, decimal = re.escape(style.thousands), re.escape(style.decimal)
+    grouped = text.str.fullmatch(rf"[+-]?\d{{1,3}}(?:{mark}\d{{3}})+(?:{decimal}\d*)?", na=False)
+    return text.where(~grouped, text.str.replace(style.thousands, "", regex=False))
 
 
 def _present(values: pd.Series) -> pd.Series:
@@ -144,21 +227,52 @@ def _present(values: pd.Series) -> pd.Series:
     return clean_strings(values.astype(TEXT)).notna()
 
 
-def _parse(mapped: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
+def _parse(
+    mapped: pd.DataFrame, timezone: str, style: ValueFormat
+) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Contract-typed columns plus the parse-failure masks the rules need."""
     parsed = pd.DataFrame(index=mapped.index)
     for column in ("customer_id", "order_id", "product_id", "category", "channel"):
         parsed[column] = clean_strings(mapped[column])
     parsed["event_type"] = clean_strings(mapped["event_type"]).str.lower()
-    parsed["event_time"] = parse_event_time(mapped["event_time"], timezone)
-    parsed["amount"], bad_amount = _parse_number(mapped["amount"])
-    parsed["quantity"], bad_quantity = _parse_number(mapped["quantity"])
+    parsed["event_time"] = parse_event_time(mapped["event_time"], timezone, style.dayfirst)
+    parsed["amount"], bad_amount = parse_numbers(mapped["amount"], style)
+    parsed["quantity"], bad_quantity = parse_numbers(mapped["quantity"], style)
     failures = {
         "time_present": _present(mapped["event_time"]),
         "bad_amount": bad_amount,
         "bad_quantity": bad_quantity,
+        "control_column": control_character_columns(parsed),
     }
     return parsed[list(EVENT_COLUMNS)], failures
+
+
+def control_character_columns(parsed: pd.DataFrame) -> pd.Series:
+    """Per row, the first id column holding a control character (else missing). Such an id looks
+    like another one on screen but is not equal to it, so it would split a customer or an order."""
+    column = pd.Series(None, index=parsed.index, dtype=object)
+    for name in reversed(ID_COLUMNS):
+        bad = parsed[name].str.contains(_CONTROL, regex=True, na=False).astype(bool)
+        column = column.mask(bad, name)
+    return column
+
+
+def flag_amount_outliers(
+    amount: pd.Series, monetary: pd.Series, rule: AmountOutlierRule
+) -> tuple[pd.Series, dict]:
+    """Monetary amounts far above the typical one (see :class:`AmountOutlierRule`), and the
+    yardstick used, for the ingest report."""
+    usable = (monetary & amount.notna() & np.isfinite(amount) & (amount > 0)).astype(bool)
+    about = rule.model_dump()
+    if not usable.any():
+        return pd.Series(False, index=amount.index), {**about, "flagged": 0}
+    logs = np.log10(amount[usable].to_numpy(dtype="float64"))
+    centre = float(np.median(logs))
+    spread = max(1.4826 * float(np.median(np.abs(logs - centre))), rule.min_spread_log10)
+    cutoff = 10 ** (centre + rule.threshold * spread)
+    flagged = usable & (amount > cutoff)
+    about.update(median_amount=round(10**centre, 2), cutoff_amount=round(cutoff, 2))
+    return flagged, {**about, "flagged": int(flagged.sum())}
 
 
 def _rule_masks(
@@ -169,6 +283,7 @@ def _rule_masks(
     has_amount = amount.notna() | failures["bad_amount"]
     masks: dict[str, Callable[[], pd.Series]] = {
         "missing_customer_id": lambda: parsed["customer_id"].isna(),
+        "control_characters": lambda: failures["control_column"].notna(),
         "missing_event_time": lambda: ~failures["time_present"],
         "unparseable_event_time": lambda: failures["time_present"] & time.isna(),
         "future_event_time": lambda: time > reference,
@@ -183,9 +298,12 @@ def _rule_masks(
         "non_finite_amount": lambda: amount.notna() & ~np.isfinite(amount),
         "non_positive_amount": lambda: monetary & (amount <= 0),
         "unexpected_amount": lambda: ~monetary & has_amount & parsed["event_type"].notna(),
+        "amount_outlier": lambda: failures["amount_outlier"],
         "wrong_type_quantity": lambda: (
             failures["bad_quantity"]
-            | (quantity.notna() & np.isfinite(quantity) & (quantity != quantity.round()))
+            | (quantity.notna() & ~np.isfinite(quantity))
+            | (quantity.notna() & (quantity != quantity.round()))
+            | (quantity.abs() >= _EXACT_INTEGER)
         ),
         "non_positive_quantity": lambda: quantity <= 0,
     }
@@ -220,18 +338,26 @@ def _original_values(raw: pd.DataFrame, rows: pd.Index) -> pd.Series:
 
 
 def build_quarantine(
-    mapped: pd.DataFrame, raw: pd.DataFrame, masks: dict[str, pd.Series], reason: pd.Series
+    mapped: pd.DataFrame,
+    raw: pd.DataFrame,
+    masks: dict[str, pd.Series],
+    reason: pd.Series,
+    fault_column: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One row per rejected input row: where it came from, why, and its original values."""
+    """One row per rejected input row: where it came from, why, and its original values.
+    ``fault_column`` names the column per row where a rule covers several (control characters)."""
     rejected = reason.notna()
     rows = reason.index[rejected]
     first = reason[rejected]
+    column = first.map(lambda r: RULES_BY_REASON[r].column)
+    if fault_column is not None:
+        column = column.mask(first == "control_characters", fault_column[rows])
     return pd.DataFrame(
         {
             "source_file": mapped.loc[rows, SOURCE_FILE].astype(str),
             "source_row": mapped.loc[rows, SOURCE_ROW].astype("int64"),
             "reason": first.astype(str),
-            "column": first.map(lambda r: RULES_BY_REASON[r].column).astype(str),
+            "column": column.astype(str),
             "rule": first.map(lambda r: RULES_BY_REASON[r].text).astype(str),
             "all_reasons": _all_reasons(masks, rejected),
             "original": _original_values(raw, rows),
@@ -245,6 +371,8 @@ def validate_events(
     reference_time: pd.Timestamp,
     timezone: str = "UTC",
     anonymous: str = "keep",
+    style: ValueFormat = ValueFormat(),
+    outliers: AmountOutlierRule | None = None,
 ) -> IngestResult:
     """Split mapped rows into contract-valid events, anonymous rows and a quarantine; drop exact
     duplicates (counted).
@@ -253,29 +381,44 @@ def validate_events(
     ``_pre_reason`` set by a source mapping); ``raw`` holds the original values, same index.
     ``anonymous``: "keep" puts rows that lack only a customer id in their own table; "reject"
     quarantines them. A row without an id that also breaks another rule is quarantined either way.
+    ``outliers``: the absurd-amount rule (None: off); with ``allow`` it only counts them.
     """
     if anonymous not in ANONYMOUS_POLICIES:
         raise ValueError(f"anonymous must be one of {ANONYMOUS_POLICIES}, got {anonymous!r}")
     pre_reason = mapped[PRE_REASON] if PRE_REASON in mapped else pd.Series(None, index=mapped.index)
-    parsed, failures = _parse(mapped, timezone)
+    parsed, failures = _parse(mapped, timezone, style)
+    monetary = parsed["event_type"].isin(MONETARY_EVENT_TYPES).fillna(False).astype(bool)
+    rule = outliers or AmountOutlierRule(threshold=np.inf, allow=True)
+    failures["amount_outlier"], outlier_report = flag_amount_outliers(
+        parsed["amount"], monetary, rule
+    )
     masks = _rule_masks(parsed, failures, pre_reason, reference_time)
-    keep = anonymous == "keep"
-    reason = _first_reason(masks, mapped.index, frozenset({"missing_customer_id"} if keep else ()))
-    quarantine = build_quarantine(mapped, raw, masks, reason)
+    skip = {"missing_customer_id"} if anonymous == "keep" else set()
+    skip |= {"amount_outlier"} if rule.allow else set()
+    reason = _first_reason(masks, mapped.index, frozenset(skip))
+    quarantine = build_quarantine(mapped, raw, masks, reason, failures["control_column"])
     valid = reason.isna()
     guests = valid & masks["missing_customer_id"]
-    accepted = parsed[valid & ~guests]
-    duplicated = exact_duplicates(accepted)
-    events = finalize_events(accepted[~duplicated])
-    guest_rows = parsed[guests]
-    guest_duplicated = exact_duplicates(guest_rows)
+    result = _split_valid(parsed[valid & ~guests], parsed[guests], anonymous == "keep")
     return IngestResult(
-        events,
+        result[0],
         quarantine,
         len(mapped),
-        int(duplicated.sum() + guest_duplicated.sum()),
-        finalize_anonymous(guest_rows[~guest_duplicated]) if keep else None,
+        result[1],
+        result[2],
+        amount_outliers=outlier_report if outliers else None,
     )
+
+
+def _split_valid(
+    accepted: pd.DataFrame, guest_rows: pd.DataFrame, keep_guests: bool
+) -> tuple[pd.DataFrame, int, pd.DataFrame | None]:
+    """Events and anonymous rows without their exact duplicates, and how many were dropped."""
+    duplicated = exact_duplicates(accepted)
+    guest_duplicated = exact_duplicates(guest_rows)
+    anonymous = finalize_anonymous(guest_rows[~guest_duplicated]) if keep_guests else None
+    removed = int(duplicated.sum() + guest_duplicated.sum())
+    return finalize_events(accepted[~duplicated]), removed, anonymous
 
 
 def exact_duplicates(frame: pd.DataFrame) -> pd.Series:

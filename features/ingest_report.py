@@ -77,6 +77,7 @@ def summarize_ingest(
         "reject_fraction": round(len(result.quarantine) / max(result.rows_read, 1), 6),
         "anonymous_fraction": round(result.anonymous_rows / max(result.rows_read, 1), 6),
         "quarantine_by_reason": result.quarantine["reason"].value_counts().sort_index().to_dict(),
+        "amount_outlier": result.amount_outliers,
         "events_by_type": events["event_type"].value_counts().sort_index().to_dict(),
         "customers": len(customers),
         "customers_with_events": int(events["customer_id"].nunique()),
@@ -109,6 +110,7 @@ def check_reject_fraction(result: IngestResult, max_fraction: float, examples: i
             f"- {file}: column '{column}', rule {reason} ({rule}): {count} rows, e.g. {shown}"
         )
     lines.append(
-        "Every rejected row would be in the quarantine table; fix the mapping or the data."
+        "Hint: every rejected row would be in the quarantine table; fix the mapping or the data "
+        "(or the reading options: ingest.source.dayfirst, decimal, thousands, encoding)."
     )
     raise IngestError("\n".join(lines))

@@ -20,6 +20,7 @@ from features.ingest import (
     parse_event_time,
 )
 from features.schemas import TEXT
+from features.source_format import delimiter_hint
 
 ONLINE_RETAIL_COLUMNS = (
     "Invoice",
@@ -71,8 +72,9 @@ def map_columns(
         files = ", ".join(sorted(map(str, raw[SOURCE_FILE].unique())))
         found = [c for c in raw.columns if not c.startswith("_")]
         raise IngestError(
-            f"{files}: required contract columns are not mapped: {'; '.join(missing)}. "
-            f"The file has columns {found}; set ingest.source.column_map in params.yaml."
+            f"{files}: line 1 (header): rule required_column: required contract columns are not "
+            f"mapped: {'; '.join(missing)}. The file has columns {found}. Hint: "
+            f"{delimiter_hint(found) or 'set ingest.source.column_map in params.yaml.'}"
         )
     if event_type_map:
         types = mapped["event_type"].astype(TEXT).str.strip()
@@ -126,9 +128,11 @@ def _require_columns(raw: pd.DataFrame, columns: tuple[str, ...]) -> None:
     missing = [c for c in columns if c not in raw]
     if missing:
         files = ", ".join(sorted(map(str, raw[SOURCE_FILE].unique())))
+        found = [c for c in raw.columns if not c.startswith("_")]
         raise IngestError(
-            f"{files}: not in Online Retail II format; missing columns {missing} "
-            f"(expected {list(columns)})"
+            f"{files}: line 1 (header): rule required_column: not in Online Retail II format; "
+            f"missing columns {missing} (expected {list(columns)}). Hint: "
+            f"{delimiter_hint(found) or 'is ingest.source.kind right?'}"
         )
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
+from pipelines.config_ingest import IngestParams, PrivacyParams
 from pipelines.config_score import ScoreParams, Strict
 from synthetic.shop import ShopSpec
 
@@ -32,51 +32,6 @@ class PathParams(Strict):
     optuna_dir: Path
     reports_dir: Path
     id_salt: Path  # made once by the score stage (owner-only); the environment's salt wins
-
-
-class SourceParams(Strict):
-    """Where raw events come from and how their columns map onto the event contract."""
-
-    kind: Literal["events", "online_retail_ii"]
-    path: Path
-    customers_path: Path | None = None
-    format: Literal["auto", "csv", "parquet"] = "auto"
-    timezone: str | None = None  # zone of naive timestamps; None: UTC, or the built-in mapping's
-    column_map: dict[str, str] = Field(default_factory=dict)
-    event_type_map: dict[str, str] = Field(default_factory=dict)
-    default_event_type: str | None = None
-    customers_column_map: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("column_map")
-    @classmethod
-    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(EVENT_COLUMNS))
-        if unknown:
-            raise ValueError(
-                f"column_map keys must be contract columns {list(EVENT_COLUMNS)}; got {unknown}"
-            )
-        return value
-
-    @field_validator("event_type_map")
-    @classmethod
-    def _known_types(cls, value: dict[str, str]) -> dict[str, str]:
-        bad = sorted({v for v in value.values() if v not in EVENT_TYPES})
-        if bad:
-            raise ValueError(f"event_type_map values must be one of {list(EVENT_TYPES)}; got {bad}")
-        return value
-
-
-class SufficiencyParams(Strict):
-    min_purchasing_customers: int = Field(ge=1)
-    min_history_days: int = Field(ge=1)
-
-
-class IngestParams(Strict):
-    source: SourceParams
-    reference_time: str | None = None
-    max_reject_fraction: float = Field(ge=0.0, le=1.0)
-    anonymous: Literal["keep", "reject"]  # rows without a customer id: own table or reject
-    sufficiency: SufficiencyParams
 
 
 class ExplicitSnapshots(Strict):
@@ -147,16 +102,6 @@ class FairnessParams(Strict):
     n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
     min_group_size: int = Field(ge=1)  # smaller groups are shown but never compared
-
-
-class PrivacyParams(Strict):
-    """The right to erasure (`segments forget`): files no stage writes, so neither `dvc repro` nor
-    `make clean` removes them."""
-
-    suppression: Path  # pseudonymised ids of forgotten customers; every ingest drops their rows
-    salt: Path  # the salt of those ids, made by the first erasure (owner-only); salt_env wins
-    salt_env: str  # environment variable that may hold the salt instead
-    erasure_log: Path  # one JSON line per erasure: pseudonymised ids, time, files touched
 
 
 class Params(Strict):

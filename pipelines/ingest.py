@@ -11,7 +11,14 @@ from rich.console import Console
 
 from features.engine import to_arrow, with_surrogate_keys
 from features.erasure import count_suppressed, drop_suppressed, without_forgotten
-from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError, IngestResult, validate_events
+from features.ingest import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    IngestError,
+    IngestResult,
+    ValueFormat,
+    validate_events,
+)
 from features.ingest_report import SufficiencyThresholds, check_reject_fraction, summarize_ingest
 from features.schemas import CustomerSchema
 from features.sources import (
@@ -21,12 +28,14 @@ from features.sources import (
     map_online_retail_ii,
     online_retail_customer_attributes,
 )
-from pipelines.config import IngestParams, Params, SourceParams, load_params
+from pipelines.config import Params, load_params
+from pipelines.config_ingest import IngestParams, SourceParams
 from pipelines.exits import EXIT_INPUT_REFUSED
 from pipelines.files import atomic_dir
-from pipelines.io import read_source, write_events_by_month, write_json, write_parquet
+from pipelines.io import write_events_by_month, write_json, write_parquet
 from pipelines.privacy import load_suppression
 from pipelines.progress import progress_bar
+from pipelines.source_files import ReadOptions, read_source
 
 
 def reference_time(ingest: IngestParams) -> pd.Timestamp:
@@ -43,9 +52,18 @@ def load_attributes(source: SourceParams, raw: pd.DataFrame) -> pd.DataFrame | N
         return online_retail_customer_attributes(raw)
     if source.customers_path is None:
         return None
-    table = read_source(source.customers_path).drop(columns=[SOURCE_FILE, SOURCE_ROW])
+    table, _ = read_source(source.customers_path)
+    table = table.drop(columns=[SOURCE_FILE, SOURCE_ROW])
     renames = {src: dst for dst, src in source.customers_column_map.items()}
     return table.rename(columns=renames)
+
+
+def value_format(source: SourceParams) -> ValueFormat:
+    """Day/month order and number marks; thousands ``auto`` is the mark that is not decimal."""
+    thousands = source.thousands
+    if thousands == "auto":
+        thousands = "," if source.decimal == "." else "."
+    return ValueFormat(source.dayfirst, source.decimal, thousands)
 
 
 def ingest_source(
@@ -56,7 +74,9 @@ def ingest_source(
     ``step(name)`` is called when each phase starts (progress reporting)."""
     source, ingest = params.ingest.source, params.ingest
     step("reading the source")
-    raw = read_source(source.path, source.format)
+    raw, files = read_source(
+        source.path, ReadOptions(source.format, source.encoding, source.delimiter)
+    )
     step("validating the event contract")
     if source.kind == "online_retail_ii":
         mapped, timezone = map_online_retail_ii(raw), source.timezone or ONLINE_RETAIL_TIMEZONE
@@ -71,7 +91,13 @@ def ingest_source(
         suppression, mapped["customer_id"], mapped, original
     )
     result = validate_events(
-        mapped, original, reference_time(ingest), timezone, anonymous=ingest.anonymous
+        mapped,
+        original,
+        reference_time(ingest),
+        timezone,
+        ingest.anonymous,
+        value_format(source),
+        ingest.amount_outlier,
     )
     result = count_suppressed(result, suppressed)
     check_reject_fraction(result, ingest.max_reject_fraction)
@@ -80,7 +106,7 @@ def ingest_source(
     customers, customer_quarantine = build_customers(result.events, attributes)
     customers = CustomerSchema.validate(customers)
     thresholds = SufficiencyThresholds(**ingest.sufficiency.model_dump())
-    about = {"kind": source.kind, "path": str(source.path), "timezone": timezone}
+    about = {"kind": source.kind, "path": str(source.path), "timezone": timezone, "files": files}
     report = summarize_ingest(result, customers, customer_quarantine, thresholds, about)
     return result, customers, customer_quarantine, report
 
@@ -108,6 +134,15 @@ def print_summary(report: dict, console: Console) -> None:
     )
     for reason, count in report["quarantine_by_reason"].items():
         console.print(f"  quarantine {reason}: {count:,}")
+    for file in report["source"]["files"]:
+        for note in file["notes"]:
+            console.print(f"  [yellow]note[/yellow] {file['file']}: {note}", highlight=False)
+    outliers = report["amount_outlier"]
+    if outliers and outliers["flagged"] and outliers["allow"]:
+        console.print(
+            f"  [yellow]{outliers['flagged']:,} amounts above {outliers['cutoff_amount']:,} "
+            f"kept (ingest.amount_outlier.allow)[/yellow]"
+        )
     verdict = report["sufficiency"]
     console.print(("[green]" if verdict["sufficient"] else "[yellow]") + verdict["message"])
 

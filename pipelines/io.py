@@ -1,4 +1,5 @@
-"""Reading sources and writing layers; writes are atomic, so a failed run keeps earlier outputs."""
+"""Writing layers and reading validated events back; writes are atomic, so a failed run keeps
+earlier outputs. Raw sources are read by ``pipelines/source_files.py``."""
 
 from __future__ import annotations
 
@@ -13,53 +14,7 @@ import pyarrow.parquet as pq
 
 from features.contract import CUSTOMER_KEY
 from features.engine import to_arrow
-from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError
 from pipelines.files import atomic_file
-
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt")
-_PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def _format_of(path: Path, fmt: str) -> str:
-    if fmt != "auto":
-        return fmt
-    name = path.name.lower()
-    if name.endswith(_PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith(_CSV_SUFFIXES):
-        return "csv"
-    raise IngestError(f"{path}: cannot tell the format from the name; set ingest.source.format")
-
-
-def list_source_files(path: Path, fmt: str = "auto") -> list[Path]:
-    """The file itself, or every CSV/Parquet file below a folder, sorted so runs repeat."""
-    if not path.exists():
-        raise IngestError(f"{path}: input file or folder does not exist (ingest.source.path)")
-    if path.is_file():
-        return [path]
-    suffixes = _CSV_SUFFIXES + _PARQUET_SUFFIXES
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes))
-    if not files:
-        raise IngestError(f"{path}: folder holds no CSV or Parquet files")
-    return files
-
-
-def read_source(path: Path, fmt: str = "auto") -> pd.DataFrame:
-    """Raw rows unchanged, with provenance; CSV is read as text so validation sees type errors."""
-    frames = []
-    for file in list_source_files(Path(path), fmt):
-        if _format_of(file, fmt) == "csv":
-            sep = "\t" if file.name.lower().endswith(".tsv") else ","
-            frame = pd.read_csv(file, dtype=str, keep_default_na=False, na_values=[""], sep=sep)
-        else:
-            frame = pd.read_parquet(file)
-        frame[SOURCE_FILE] = str(file)
-        frame[SOURCE_ROW] = range(len(frame))
-        frames.append(frame)
-    raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if raw.empty:
-        raise IngestError(f"{path}: input is empty (no data rows)")
-    return raw
 
 
 def write_json(data: dict, path: Path) -> None:

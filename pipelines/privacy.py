@@ -11,7 +11,7 @@ import os
 
 from features.erasure import Suppression, clean_ids, extended, pseudonymised, salt_check
 from features.ingest import IngestError
-from pipelines.config import PrivacyParams
+from pipelines.config_ingest import PrivacyParams
 from pipelines.files import atomic_file, kept_secret
 
 

@@ -22,9 +22,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.ingest import SOURCE_FILE, SOURCE_ROW, validate_events
+from features.ingest import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    AmountOutlierRule,
+    ValueFormat,
+    validate_events,
+)
 from features.sources import map_columns
-from pipelines.io import read_source, write_events_by_month
+from pipelines.io import write_events_by_month
+from pipelines.source_files import read_source
 from synthetic.shop import ShopSpec, generate_shop
 
 
@@ -65,10 +72,13 @@ def step_summary(seconds: float, rows: int) -> dict:
 
 def run_ingest(source: Path, out: Path, reference_time: pd.Timestamp) -> dict:
     """Time each ingest step on `source`, writing the validated events under `out`."""
-    raw, read_seconds = timed(read_source, source)
+    (raw, _), read_seconds = timed(read_source, source)
     mapped, map_seconds = timed(map_columns, raw, {}, {}, None)
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
-    result, validate_seconds = timed(validate_events, mapped, original, reference_time, "UTC")
+    rules = ("keep", ValueFormat(), AmountOutlierRule())  # as the stage runs it by default
+    result, validate_seconds = timed(
+        validate_events, mapped, original, reference_time, "UTC", *rules
+    )
     del raw, mapped, original  # the stage writes after these are gone, too
     _, write_seconds = timed(write_events_by_month, result.events, out / "events")
     rows, accepted = result.rows_read, len(result.events)

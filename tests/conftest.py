@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestResult, validate_events
+from features.ingest import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    AmountOutlierRule,
+    IngestResult,
+    ValueFormat,
+    validate_events,
+)
 from pipelines.files import PAUSE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,10 +57,16 @@ def raw_frame(rows: list[dict], file: str = "events.csv") -> pd.DataFrame:
     return frame
 
 
-def ingest_rows(rows: list[dict], timezone: str = "UTC", anonymous: str = "keep") -> IngestResult:
+def ingest_rows(
+    rows: list[dict],
+    timezone: str = "UTC",
+    anonymous: str = "keep",
+    style: ValueFormat = ValueFormat(),
+    outliers: AmountOutlierRule | None = AmountOutlierRule(),
+) -> IngestResult:
     raw = raw_frame(rows)
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
-    return validate_events(raw, original, REFERENCE, timezone, anonymous=anonymous)
+    return validate_events(raw, original, REFERENCE, timezone, anonymous, style, outliers)
 
 
 @pytest.fixture(scope="session")

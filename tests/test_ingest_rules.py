@@ -9,11 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.ingest import RULES
+from features.contract import MONETARY_EVENT_TYPES
+from features.ingest import RULES, AmountOutlierRule, flag_amount_outliers
+from synthetic.shop import ShopSpec, generate_shop
 from tests.conftest import GOOD_PURCHASE, GOOD_VIEW, ingest_rows
 
 VIOLATIONS = {
     "missing_customer_id": {**GOOD_PURCHASE, "customer_id": "   "},
+    "control_characters": {**GOOD_PURCHASE, "customer_id": "c\x001"},
     "missing_event_time": {**GOOD_PURCHASE, "event_time": None},
     "unparseable_event_time": {**GOOD_PURCHASE, "event_time": "yesterday-ish"},
     "future_event_time": {**GOOD_PURCHASE, "event_time": "2030-01-01T00:00:00Z"},
@@ -25,6 +28,7 @@ VIOLATIONS = {
     "non_finite_amount": {**GOOD_PURCHASE, "amount": "inf"},
     "non_positive_amount": {**GOOD_PURCHASE, "amount": "-5"},
     "unexpected_amount": {**GOOD_VIEW, "amount": "3.0"},
+    "amount_outlier": {**GOOD_PURCHASE, "amount": "1e12"},
     "wrong_type_quantity": {**GOOD_PURCHASE, "quantity": "1.5"},
     "non_positive_quantity": {**GOOD_PURCHASE, "quantity": "0"},
 }
@@ -38,8 +42,11 @@ def test_every_rule_has_a_violation_case():
 @pytest.mark.parametrize("reason", sorted(VIOLATIONS))
 def test_violating_row_is_quarantined_with_reason(reason):
     # Rows without a customer id are quarantined only when the shop asks for it (see below).
-    result = ingest_rows([GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW], anonymous="reject")
-    assert len(result.events) == 2
+    # A second good order: the outlier rule needs a typical amount to measure against.
+    another = {**GOOD_PURCHASE, "order_id": "o2"}
+    rows = [GOOD_PURCHASE, VIOLATIONS[reason], GOOD_VIEW, another]
+    result = ingest_rows(rows, anonymous="reject")
+    assert len(result.events) == 3
     assert result.quarantine["reason"].tolist() == [reason]
     row = result.quarantine.iloc[0]
     assert row["source_row"] == 1 and row["source_file"] == "events.csv"
@@ -136,3 +143,32 @@ def test_random_mixes_always_reconcile(rows):
     assert kept + result.duplicates_removed == len(rows)
     assert result.quarantine["source_row"].is_unique
     assert not result.events.duplicated().any()
+
+
+def test_amount_outlier_rule_leaves_ordinary_orders_alone_and_catches_an_absurd_one():
+    events = generate_shop(ShopSpec(n_customers=400), seed=3).events
+    monetary = events["event_type"].isin(MONETARY_EVENT_TYPES)
+    flagged, about = flag_amount_outliers(events["amount"], monetary, AmountOutlierRule())
+    assert not flagged.any() and about["flagged"] == 0
+    assert about["cutoff_amount"] > 1_000 * about["median_amount"]
+
+    absurd = pd.concat([events["amount"], pd.Series([1e12])], ignore_index=True)
+    flagged, about = flag_amount_outliers(
+        absurd, pd.concat([monetary, pd.Series([True])]).reset_index(drop=True), AmountOutlierRule()
+    )
+    assert flagged.tolist() == [False] * len(events) + [True] and about["flagged"] == 1
+
+
+def test_control_characters_name_the_id_column_at_fault_and_only_for_that_reason():
+    rows = [
+        {**GOOD_PURCHASE, "order_id": "o\x1b2"},
+        {**GOOD_PURCHASE, "product_id": "p\u200b3", "order_id": "o3"},
+        {**GOOD_PURCHASE, "customer_id": None, "order_id": "o\x074"},  # missing id comes first
+    ]
+    quarantine = ingest_rows(rows, anonymous="reject").quarantine
+    assert quarantine["reason"].tolist() == [
+        "control_characters",
+        "control_characters",
+        "missing_customer_id",
+    ]
+    assert quarantine["column"].tolist() == ["order_id", "product_id", "customer_id"]

@@ -146,6 +146,7 @@ def test_online_retail_source_through_the_stage(tmp_path, online_retail_path):
     assert report["customers"] == 262
     verdict = report["sufficiency"]
     assert verdict["sufficient"] is False and "only" in verdict["message"]
+    assert report["amount_outlier"]["flagged"] == 0  # no order of the sample is absurd
 
 
 def test_month_files_are_ordered_by_event_type_so_readers_skip_row_groups(tmp_path):

@@ -11,7 +11,7 @@ from features.sources import (
     map_online_retail_ii,
     online_retail_customer_attributes,
 )
-from pipelines.io import read_source
+from pipelines.source_files import read_source
 
 REFERENCE = pd.Timestamp("2026-01-01", tz="UTC")
 
@@ -19,7 +19,7 @@ REFERENCE = pd.Timestamp("2026-01-01", tz="UTC")
 @pytest.fixture(scope="module")
 def imported(request):
     path = request.getfixturevalue("online_retail_path")
-    raw = read_source(path)
+    raw, _ = read_source(path)
     mapped = map_online_retail_ii(raw)
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
     return original, validate_events(mapped, original, REFERENCE, "Europe/London")
@@ -74,7 +74,7 @@ def test_naive_uk_times_are_converted_to_utc(imported):
 
 def test_countries_go_to_the_customers_table(imported, online_retail_path):
     raw, result = imported
-    attributes = online_retail_customer_attributes(read_source(online_retail_path))
+    attributes = online_retail_customer_attributes(read_source(online_retail_path)[0])
     customers, quarantine = build_customers(result.events, attributes)
     assert len(customers) == 262 and customers["customer_id"].is_unique
     assert quarantine.empty
