@@ -1,13 +1,16 @@
-"""Who goes to activation files: consent is policy, not plumbing.
+"""Who goes to activation files: consent and control groups are policy, not plumbing.
 
 Every scored customer is in the export. Only customers who consented to marketing (true in the
-customers table; false or unknown leave them out) go to the activation files, one per segment,
-with the columns a campaign tool needs.
+customers table; false or unknown leave them out) and are not in the control group
+(`models.control`) go to the activation files, one per segment, with the columns a campaign tool
+needs.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from models.control import TARGET
 
 ACTIVATION_COLUMNS = ("customer_id", "segment", "churn_tier", "propensity_tier", "value_level")
 
@@ -21,11 +24,12 @@ def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
 
 
 def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], int]:
-    """Per segment (in name order), the consented customers' activation columns; and how many
-    customers were left out for want of consent."""
-    consented = segments[segments["marketing_consent"].fillna(False).astype(bool)]
+    """Per segment (in name order), the activation columns of consenting target customers; and
+    how many customers were left out for want of consent."""
+    consent = segments["marketing_consent"].fillna(False).astype(bool)
+    activated = segments[consent & (segments["group"] == TARGET)]
     lists = {
         name: group[list(ACTIVATION_COLUMNS)]
-        for name, group in consented.groupby("segment", sort=True)
+        for name, group in activated.groupby("segment", sort=True)
     }
-    return lists, int(len(segments) - len(consented))
+    return lists, int((~consent).sum())

@@ -137,6 +137,16 @@ class DriftParams(_Strict):
     refuse_psi: float
 
 
+class ControlParams(_Strict):
+    """Control groups held out of every export's activation files (`models.control`)."""
+
+    share: float = Field(gt=0.0, lt=1.0)  # of each segment (fresh) or of everyone (persistent)
+    mode: Literal["fresh", "persistent"]
+    salt_env: str  # env var of the salt; unset: derived from the id salt
+    max_relative_mde: float = Field(gt=0.0)  # power: above this a segment is "too small"
+    order_value_cv: float = Field(ge=0.0)  # power: spread of spend given a purchase
+
+
 class ScoreParams(_Strict):
     model_alias: str
     top_k_reasons: int = Field(ge=1, le=10)
@@ -146,6 +156,7 @@ class ScoreParams(_Strict):
     drift: DriftParams
     tiers: TierRules
     segments: list[SegmentRule]
+    control: ControlParams
 
     @field_validator("segments")
     @classmethod
@@ -156,6 +167,16 @@ class ScoreParams(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"score.segments: names must be unique, got {names}")
         return rules
+
+
+class CampaignParams(_Strict):
+    """Measuring a campaign after an export (stage ``measure``, ``segments measure``)."""
+
+    until: str | None = None  # last day measured by the stage; None: the last event's day
+    cost_per_contact: float | None = Field(default=None, ge=0)  # None: no ROI
+    confidence: float = Field(gt=0.5, lt=1.0)
+    min_days: int = Field(ge=1)  # a shorter window is too early
+    min_group_customers: int = Field(ge=2)  # fewer in a group: too small
 
 
 class Params(_Strict):
@@ -169,6 +190,7 @@ class Params(_Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+    campaign: CampaignParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -142,6 +142,7 @@ def segment_report(
     reports_dir: Path,
     migration: dict | None = None,
     transitions: pd.DataFrame | None = None,
+    power: pd.DataFrame | None = None,
 ) -> str:
     names = ", ".join(
         f"{target}: {m.get('scorer', 'xgboost')} ({m['name']} v{m['version']})"
@@ -157,6 +158,27 @@ def segment_report(
             segments_section(segments),
             drivers_section(segments),
             migration_section(migration, transitions),
+            power_section(power),
             "</body></html>",
         ]
+    )
+
+
+# --- control groups: what a campaign on each segment could show (models.control) ---------------
+
+
+def power_section(power: pd.DataFrame | None) -> str:
+    """Per segment, the smallest lift its control group can detect, before any money is spent."""
+    if power is None:
+        return ""
+    days = int(power["horizon_days"].iloc[0])
+    shown = power.drop(columns=["horizon_days"]).assign(
+        measurable=power["measurable"].map({True: "yes", False: "too small"})
+    )
+    return (
+        "<h2>Control groups: what a campaign could show</h2>"
+        f"<p>Consenting customers in each group, and the minimum detectable effect (80% power, 5% "
+        f"level) on the purchase rate and revenue per customer over {days} days, from the "
+        "predicted rates. A segment marked too small cannot show a lift of a plausible size: "
+        "measure it with others, or raise <code>score.control.share</code>.</p>" + _table(shown)
     )
