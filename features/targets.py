@@ -44,6 +44,7 @@ class Target:
     population: str | None = None  # label column that must be true for a row to count
     monotone: dict[str, int] = field(default_factory=dict)  # optional constraints (train.monotone)
     extra_export_columns: tuple[str, ...] = ()  # derived columns exported after the tier
+    activation_columns: tuple[str, ...] = ()  # what campaign tools get in the activation files
     baselines: tuple[str, ...] = ("recency", "frequency", "rfm_score", "last_period_spend")
     since_schema: str = "1.0"  # export schema version that added its columns (later: appended)
 
@@ -102,6 +103,7 @@ TARGETS: dict[str, Target] = {
             # Recency only where it is never missing (churn's population has an order), since
             # missing values reach the booster as the lowest number.
             monotone={"days_since_last_order": 1, "orders_total": -1},
+            activation_columns=("churn_tier",),
         ),
         Target(
             name="propensity",
@@ -122,6 +124,7 @@ TARGETS: dict[str, Target] = {
             ),
             candidates=_PROBABILITY_CANDIDATES,
             monotone={"orders_total": 1},
+            activation_columns=("propensity_tier",),
         ),
         Target(
             name="cltv",
@@ -144,6 +147,7 @@ TARGETS: dict[str, Target] = {
             candidates=("probabilistic", "persistence", "rfm", "boosted_prior", "xgboost"),
             monotone={"orders_total": 1},
             extra_export_columns=("value_level",),
+            activation_columns=("value_level",),
         ),
         Target(
             name="next_order",
@@ -166,6 +170,7 @@ TARGETS: dict[str, Target] = {
             candidates=("probabilistic", "xgboost"),
             monotone={"days_since_last_order": 1, "orders_total": -1},
             extra_export_columns=("expected_next_order_date",),
+            activation_columns=("expected_next_order_date",),  # to time a campaign
             since_schema="1.1",
         ),
     )
@@ -189,6 +194,16 @@ def schema_version() -> str:
     return max(
         (t.since_schema for t in TARGETS.values()), key=lambda v: tuple(map(int, v.split(".")))
     )
+
+
+def tier_columns() -> tuple[str, ...]:
+    """The tier column of every target that has one, in registry order."""
+    return tuple(t.tier_column for t in TARGETS.values() if t.tier_column)
+
+
+def activation_columns() -> tuple[str, ...]:
+    """The activation files' columns: who, which segment, and each target's campaign columns."""
+    return ("customer_id", "segment", *(c for t in TARGETS.values() for c in t.activation_columns))
 
 
 def label_columns() -> tuple[str, ...]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from features.targets import activation_columns
 from models.control import TARGET
-
-ACTIVATION_COLUMNS = ("customer_id", "segment", "churn_tier", "propensity_tier", "value_level")
 
 
 def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -29,7 +28,7 @@ def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], i
     consent = segments["marketing_consent"].fillna(False).astype(bool)
     activated = segments[consent & (segments["group"] == TARGET)]
     lists = {
-        name: group[list(ACTIVATION_COLUMNS)]
+        name: group[list(activation_columns())]
         for name, group in activated.groupby("segment", sort=True)
     }
     return lists, int((~consent).sum())

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from features.targets import TARGETS, spec
+from features.targets import TARGETS, spec, tier_columns
 from models import tracking
 from models.migration import migration, transition_table
 from pipelines.export import MANIFEST, previous_export, read_latest
@@ -33,8 +33,11 @@ def segment_summary(segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def tier_counts(segments: pd.DataFrame) -> pd.DataFrame:
-    columns = ("churn_tier", "propensity_tier", "value_tier")
-    return pd.concat({c: segments[c].value_counts() for c in columns}, axis=1).fillna(0).astype(int)
+    return (
+        pd.concat({c: segments[c].value_counts() for c in tier_columns()}, axis=1)
+        .fillna(0)
+        .astype(int)
+    )
 
 
 def champion_runs(tracking_uri: str = "sqlite:///mlflow.db") -> pd.DataFrame:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.targets import tier_columns
 from models.activation import activation_lists, with_consent
 from models.control import CONTROL, assign_groups, derive_salt, group_counts, power_table
 from models.migration import migration, transition_table
@@ -20,7 +21,7 @@ from pipelines.config import Params
 from pipelines.files import kept_secret
 from pipelines.report import segment_report
 
-COUNTED = ("segment", "churn_tier", "propensity_tier", "value_tier", "rfm_group")  # manifest
+COUNTED = ("segment", *tier_columns(), "rfm_group")  # manifest counts per value
 
 
 def id_salt(params: Params) -> str:
@@ -59,17 +60,12 @@ def migration_files(exports_dir: Path, segments: pd.DataFrame, as_of: str):
     if previous is None:
         return {}, {}, None
     before = pd.read_parquet(previous / "segments.parquet")
-    moved, tier_moves = migration(before, segments), migration(before, segments, "value_tier")
-    tables = {
-        "migration/segment_transitions.csv": transition_table(moved),
-        "migration/value_tier_transitions.csv": transition_table(tier_moves),
+    moves = {c: migration(before, segments, c) for c in ("segment", *tier_columns())}
+    tables = {f"migration/{c}_transitions.csv": transition_table(m) for c, m in moves.items()}
+    summary = {"previous_as_of": previous.name} | {
+        c: {k: v for k, v in m.items() if k != "matrix"} for c, m in moves.items()
     }
-    summary = {
-        "previous_as_of": previous.name,
-        "segment": {k: v for k, v in moved.items() if k != "matrix"},
-        "value_tier": {k: v for k, v in tier_moves.items() if k != "matrix"},
-    }
-    return tables, {"migration/summary.json": summary}, moved
+    return tables, {"migration/summary.json": summary}, moves["segment"]
 
 
 def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str):

@@ -30,7 +30,11 @@ HORIZONS = {"churn": 90, "propensity": 30, "cltv": 365, "next_order": 90}
 def export() -> pd.DataFrame:
     frame = example_export(3000, seed=3)
     return frame.assign(
-        churn_tier="low", propensity_tier="low", value_level="LOW", marketing_consent=True
+        churn_tier="low",
+        propensity_tier="low",
+        value_level="LOW",
+        expected_next_order_date="2026-01-05",
+        marketing_consent=True,
     )
 
 

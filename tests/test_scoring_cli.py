@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.targets import TARGETS
+from features.targets import TARGETS, activation_columns, tier_columns
 from pipelines.files import sha256_file
 from tests.conftest import run_in
 
@@ -76,6 +76,7 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     assert manifest["excluded_from_activation_no_consent"] == len(no_consent) > 0
     activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))
     assert activated["customer_id"].is_unique
+    assert tuple(activated.columns) == activation_columns()
     assert not (set(activated["customer_id"]) & no_consent)
     held_out = set(segments.loc[segments["group"] == "control", "customer_id"])
     assert len(activated) == len(segments) - len(no_consent | held_out)
@@ -152,6 +153,8 @@ def test_an_earlier_export_then_a_migration(pipeline):
     matrix = pd.read_csv(folder / "migration" / "segment_transitions.csv")
     assert matrix.drop(columns="from").to_numpy().sum() >= summary["segment"]["customers_after"]
     assert (pipeline / "exports" / "latest").resolve().name == latest
+    for tier in tier_columns():
+        assert tier in summary and (folder / "migration" / f"{tier}_transitions.csv").is_file()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pandas as pd
 from pandas.testing import assert_frame_equal
 
 from features.definitions import FeatureRules
-from models.activation import ACTIVATION_COLUMNS, activation_lists, with_consent
+from models.activation import activation_lists, with_consent
 from models.population import in_population, within_population
 
 RULES = FeatureRules(churn_lookback_days=365)
@@ -32,6 +32,7 @@ def _segments() -> pd.DataFrame:
             "churn_tier": ["high", "low", "n/a", "low"],
             "propensity_tier": ["low", "high", "medium", "low"],
             "value_level": ["LOW", "HIGH", "LOW", "MEDIUM"],
+            "expected_next_order_date": pd.to_datetime(["2026-01-05"] * 4),
             "predicted_cltv": [1.0, 2.0, 3.0, 4.0],
         }
     )
@@ -51,5 +52,6 @@ def test_activation_lists_hold_consenting_target_customers_per_segment_in_name_o
     )
     lists, excluded = activation_lists(segments)
     assert list(lists) == ["Win back"] and excluded == 2
-    expected = segments.loc[[0, 2], list(ACTIVATION_COLUMNS)]
+    columns = ["customer_id", "segment", "churn_tier", "propensity_tier", "value_level"]
+    expected = segments.loc[[0, 2], [*columns, "expected_next_order_date"]]
     assert_frame_equal(lists["Win back"], expected)

@@ -83,3 +83,21 @@ def test_schema_1_0_targets_keep_their_columns_before_lifecycle():
     )
     later = [t for t in TARGETS.values() if t.since_schema != "1.0"]
     assert schema_version() == ("1.0" if not later else max(t.since_schema for t in later))
+
+
+def test_a_new_targets_tier_and_campaign_columns_come_from_its_registry_entry(monkeypatch):
+    import dataclasses
+
+    from features import targets
+
+    extra = dataclasses.replace(
+        spec("propensity"),
+        name="returns",
+        tier_column="returns_tier",
+        activation_columns=("returns_tier",),
+    )
+    monkeypatch.setitem(targets.TARGETS, "returns", extra)
+    assert targets.tier_columns()[-1] == "returns_tier"
+    assert targets.activation_columns()[-1] == "returns_tier"
+    assert targets.activation_columns()[:2] == ("customer_id", "segment")
+    assert "expected_next_order_date" in targets.activation_columns()
