@@ -94,3 +94,19 @@ def test_the_stage_records_too_early_on_data_that_ends_at_the_export(shop):
     assert written == json.loads(json.dumps(result))
     assert (params.parent / "measurement.html").exists()
     assert pd.Timestamp(written["as_of"]) == pd.Timestamp("2026-01-01")
+
+
+def test_republishing_an_export_keeps_its_measurements(shop):
+    params, segments = shop
+    folder = params.parent / "exports" / "2026-01-01"
+    (folder / "measurement").mkdir()
+    (folder / "measurement" / "2026-01-30.json").write_text("{}")
+    changed = segments.assign(segment="Loyal")
+    _, written = publish(
+        params.parent / "exports", "2026-01-01", {"segments.parquet": changed}, {}, {}
+    )
+    assert written and (folder / "measurement" / "2026-01-30.json").read_text() == "{}"
+    assert (
+        "measurement/2026-01-30.json"
+        not in json.loads((folder / "manifest.json").read_text())["files"]
+    )
