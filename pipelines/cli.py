@@ -138,6 +138,36 @@ def measure(
 
 
 @app.command()
+def forget(
+    customer_ids: list[str] = typer.Argument(None, help="Customer ids to erase."),
+    file: Path = typer.Option(None, "--file", help="A text file of ids, one a line."),
+    purge_dvc_cache: bool = typer.Option(
+        False, "--purge-dvc-cache", help="Also delete DVC cache objects that hold them."
+    ),
+    params: Path = ParamsOption,
+) -> None:
+    """Erase customers from the data, features, exports and MLflow artifacts, and suppress them
+    in every future ingest (README "Right to erasure")."""
+    from pipelines.config import load_params
+    from pipelines.erasure import forget as erase
+
+    ids = [*(customer_ids or []), *(file.read_text().splitlines() if file else [])]
+    try:
+        record = erase(load_params(params), ids, purge_dvc_cache)
+    except (ValueError, IngestError) as error:
+        _err.print(f"[red]forget failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=EXIT_INPUT_REFUSED) from error
+    settings = load_params(params).privacy
+    Console(stderr=True).print(
+        f"[bold]forget[/bold]: {len(record['pseudonymised_ids'])} customers suppressed; "
+        f"{record['rows_removed_total']:,} rows removed from {len(record['files_touched'])} "
+        f"files, logged in {settings.erasure_log}. Commit {settings.suppression}; keep "
+        f"{settings.salt} backed up (without it ingest refuses the list).",
+        highlight=False,
+    )
+
+
+@app.command()
 def version() -> None:
     """Print the package and event-contract versions."""
     from importlib.metadata import version as package_version

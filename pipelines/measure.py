@@ -29,7 +29,7 @@ from models.measurement import (
 from pipelines.config import Params, load_params
 from pipelines.exits import EXIT_NOT_FOUND, EXIT_NOT_MEASURABLE, EXIT_TOO_EARLY, ScoringError
 from pipelines.io import last_event_time, read_events_between, write_json
-from pipelines.measurement_report import measurement_page
+from reporting.measurement import measurement_page
 
 EVENT_COLUMNS = ["customer_id", "event_time", "event_type", "order_id", "amount"]
 POPULATION = "Consenting customers of the export (who a campaign could reach), in the group drawn"

@@ -126,8 +126,10 @@ def test_an_assembled_export_holds_groups_power_and_no_control_customer_in_activ
     customers = pd.DataFrame({"customer_id": export["customer_id"], "marketing_consent": consent})
     customers.to_parquet(tmp_path / "customers.parquet")
     segments = export.drop(columns="marketing_consent").assign(
-        **dict.fromkeys([*tier_columns(), "rfm_group"], "x"),
-        **{f"{t}_reason_1_feature": "f" for t in TARGETS},
+        **dict.fromkeys([*tier_columns(), "rfm_group", "lifecycle"], "x"),
+        **{f"{t}_reason_1_{part}": "f" for t in TARGETS for part in ("feature", "phrase")},
+        **{f"{t}_reason_1_contribution": 0.1 for t in TARGETS},
+        next_order_days=30.0,
     )
     drift = {"over_limit": [], "allowed": True}
     tables, documents, body, _ = export_contents.assemble(params, segments, drift, {}, "2026-01-01")
@@ -144,4 +146,4 @@ def test_an_assembled_export_holds_groups_power_and_no_control_customer_in_activ
         held_out & set(customers.loc[consent, "customer_id"])
     )
     assert set(body["power"]) == {*segments["segment"], "(all)"}
-    assert "what a campaign could show" in documents["report.html"]
+    assert "minimum detectable effect" in documents["report.html"]
