@@ -1,8 +1,9 @@
-"""Who goes to activation files: consent is policy, not plumbing.
+"""Who goes to activation files: consent and control groups are policy, not plumbing.
 
 Every scored customer is in the export. Only customers who consented to marketing (true in the
-customers table; false or unknown leave them out) go to the activation files, one per segment,
-with the columns a campaign tool needs.
+customers table; false or unknown leave them out) and are not in the control group
+(`models.control`) go to the activation files, one per segment, with the columns a campaign tool
+needs.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.targets import activation_columns
+from models.control import CONTROL, TARGET
 
 
 def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -26,16 +28,18 @@ def consented(segments: pd.DataFrame) -> pd.Series:
 
 
 def activation_file(segments: pd.DataFrame) -> pd.Series:
-    """The activation file (its segment) each customer is in; missing for those without consent."""
-    return segments["segment"].astype("string").where(consented(segments))
+    """The activation file (its segment) each customer is in; missing for those without consent
+    and those held out as control."""
+    held_out = segments["group"].eq(CONTROL) if "group" in segments else False
+    return segments["segment"].astype("string").where(consented(segments) & ~held_out)
 
 
 def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], int]:
-    """Per segment (in name order), the consented customers' activation columns; and how many
-    customers were left out for want of consent."""
-    consented_rows = segments[consented(segments)]
+    """Per segment (in name order), the activation columns of consenting target customers; and
+    how many customers were left out for want of consent."""
+    activated = segments[consented(segments) & (segments["group"] == TARGET)]
     lists = {
         name: group[list(activation_columns())]
-        for name, group in consented_rows.groupby("segment", sort=True)
+        for name, group in activated.groupby("segment", sort=True)
     }
-    return lists, int(len(segments) - len(consented_rows))
+    return lists, int((~consented(segments)).sum())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -184,3 +185,45 @@ def save_model(model, X: pd.DataFrame, path: Path, target: str) -> None:
     example, signature = signature_frames(model, X)
     with serving.model_files(model, _method(target)) as files:
         mlflow.pyfunc.save_model(str(path), signature=signature, input_example=example, **files)
+
+
+def export_run_id(artifact_root: Path, as_of: str) -> str | None:
+    """The newest scoring run that published the export of ``as_of`` (None: not in the store)."""
+    experiment = experiment_for("scoring", artifact_root)
+    runs = mlflow.search_runs(
+        experiment_names=[experiment],
+        filter_string=f"params.as_of = '{as_of}' and attributes.run_name = 'score-{as_of}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def lift_metrics(result: dict) -> dict[str, float]:
+    """``<metric>_lift/<segment>`` and its interval bounds, for every measured lift."""
+    metrics = {}
+    for segment, part in [("all", result.get("overall")), *result.get("segments", {}).items()]:
+        name = re.sub(r"[^\w\-. /]", "_", segment)
+        for metric, effect in (part or {}).get("metrics", {}).items():
+            if "lift" in effect:
+                low, high = effect["ci"]
+                metrics |= {f"{metric}_lift/{name}": effect["lift"]}
+                metrics |= {f"{metric}_lift_low/{name}": low, f"{metric}_lift_high/{name}": high}
+    return metrics
+
+
+def log_measurement_run(artifact_root: Path, result: dict, files: list[Path]) -> str:
+    """A run for one measurement of an export, nested under the export's scoring run when the
+    store has it: the window, the lifts overall and per segment, and the result files."""
+    parent = export_run_id(artifact_root, result["as_of"])
+    tags = {"export_as_of": result["as_of"], "export_run_id": parent or "unknown"}
+    if parent:
+        tags["mlflow.parentRunId"] = parent
+    name = f"measure-{result['as_of']}-until-{result['until']}"
+    with mlflow.start_run(run_name=name, tags=tags) as run:
+        mlflow.log_params({k: result[k] for k in ("as_of", "until", "window_days", "status")})
+        mlflow.log_metrics(lift_metrics(result))
+        for path in files:
+            mlflow.log_artifact(str(path))
+        return run.info.run_id

@@ -22,6 +22,13 @@ ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters fi
 QuietOption = typer.Option(False, "--quiet", help="Only errors: no progress bars or summaries.")
 
 
+def _refused(error: ScoringError) -> typer.Exit:
+    """Print a refusal's cause and hint; the exit carrying its code."""
+    _err.print(f"[red]error:[/red] {error.cause}", highlight=False)
+    _err.print(f"  hint: {error.hint}", highlight=False)
+    return typer.Exit(code=error.code)
+
+
 @app.command()
 def generate(params: Path = ParamsOption, quiet: bool = QuietOption) -> None:
     """Write the seeded synthetic shop (the default data) to paths.raw_dir."""
@@ -77,9 +84,7 @@ def score(
                 console=console,
             )
     except ScoringError as error:
-        _err.print(f"[red]error:[/red] {error.cause}", highlight=False)
-        _err.print(f"  hint: {error.hint}", highlight=False)
-        raise typer.Exit(code=error.code) from error
+        raise _refused(error) from error
 
 
 @app.command()
@@ -101,6 +106,38 @@ def explain(
         _err.print("  hint: run `segments score` first, and check the id", highlight=False)
         raise typer.Exit(code=EXIT_NOT_FOUND) from error
     Console().print(text)
+
+
+@app.command()
+def measure(
+    export: str = typer.Option(
+        None, "--export", help="As-of date of the export (default: latest)."
+    ),
+    until: str = typer.Option(None, "--until", help="Last day measured (default: the last event)."),
+    contacted: Path = typer.Option(
+        None, "--contacted", help="CSV of the customer_id actually contacted (default: all)."
+    ),
+    events: Path = typer.Option(
+        None, "--events", help="Validated data folder (default: paths.validated_dir)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Exports folder (default: score.exports_dir)."),
+    params: Path = ParamsOption,
+) -> None:
+    """What the campaign on an export added: target vs control, per segment, with intervals."""
+    from pipelines import measure as stage
+    from pipelines.config import load_params
+
+    settings = load_params(params)
+    if out is not None:
+        settings = settings.model_copy(
+            update={"score": settings.score.model_copy(update={"exports_dir": out})}
+        )
+    try:
+        path, result = stage.run(settings, export, until, contacted, events)
+    except ScoringError as error:
+        raise _refused(error) from error
+    Console(width=160).print(stage.summary_table(result))
+    _err.print(f"[bold]measure[/bold]: {result['status']} -> {path}", highlight=False)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
 from pipelines.config_ingest import IngestParams, PrivacyParams
-from pipelines.config_score import ScoreParams, Strict
+from pipelines.config_score import CampaignParams, ScoreParams, Strict
 from synthetic.shop import ShopSpec
 
 
@@ -115,6 +115,7 @@ class Params(Strict):
     train: TrainParams
     evaluate: EvaluateParams
     score: ScoreParams
+    campaign: CampaignParams
     privacy: PrivacyParams
     fairness: FairnessParams
 

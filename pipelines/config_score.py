@@ -1,10 +1,13 @@
 """The ``score`` section of ``params.yaml`` (stage `score` and `segments score`): the drift guard,
-tiers, segment rules and the report. `pipelines.config` reads the whole file; this holds the part
-that grows with the scoring policy. Light imports only, like `pipelines.config`."""
+tiers, segment rules, control groups and the report; and the ``campaign`` section, measuring
+what a campaign on an export added. `pipelines.config` reads the whole file; this holds the part
+that grows with the scoring policy. Light imports only, like
+`pipelines.config`."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -38,6 +41,16 @@ class ReportParams(Strict):
     actions: dict[str, str] = Field(default_factory=dict)
 
 
+class ControlParams(Strict):
+    """Control groups held out of every export's activation files (`models.control`)."""
+
+    share: float = Field(gt=0.0, lt=1.0)  # of each segment (fresh) or of everyone (persistent)
+    mode: Literal["fresh", "persistent"]
+    salt_env: str  # env var of the salt; unset: derived from the id salt
+    max_relative_mde: float = Field(gt=0.0)  # power: above this a segment is "too small"
+    order_value_cv: float = Field(ge=0.0)  # power: spread of spend given a purchase
+
+
 class ScoreParams(Strict):
     model_alias: str
     top_k_reasons: int = Field(ge=1, le=10)
@@ -47,6 +60,7 @@ class ScoreParams(Strict):
     drift: DriftParams
     tiers: TierRules
     segments: list[SegmentRule]
+    control: ControlParams
     report: ReportParams
 
     @model_validator(mode="after")
@@ -68,3 +82,13 @@ class ScoreParams(Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"score.segments: names must be unique, got {names}")
         return rules
+
+
+class CampaignParams(Strict):
+    """Measuring a campaign after an export (stage ``measure``, ``segments measure``)."""
+
+    until: str | None = None  # last day measured by the stage; None: the last event's day
+    cost_per_contact: float | None = Field(default=None, ge=0)  # None: no ROI
+    confidence: float = Field(gt=0.5, lt=1.0)
+    min_days: int = Field(ge=1)  # a shorter window is too early
+    min_group_customers: int = Field(ge=2)  # fewer in a group: too small

@@ -13,10 +13,11 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
 EXIT_BUSY = 8
 EXIT_UNSAFE_MODEL = 9
+EXIT_TOO_EARLY, EXIT_NOT_MEASURABLE = 10, 11
 
 MEANINGS = {
     EXIT_OK: "success",
-    EXIT_NOT_FOUND: "explain: no export, or the customer id is not in it",
+    EXIT_NOT_FOUND: "explain, measure: no export, or the customer id is not in it",
     EXIT_INPUT_REFUSED: "ingest: input it refuses (missing, empty, unmapped, too many rejects)",
     EXIT_NO_MODEL: "score: no model registered under the alias",
     EXIT_SCHEMA: "score: the model's signature does not match the features",
@@ -25,6 +26,8 @@ MEANINGS = {
     EXIT_UNWRITABLE: "score: the export cannot be written",
     EXIT_BUSY: "score: another export is being written to this folder",
     EXIT_UNSAFE_MODEL: "score: the registered model is not in the JSON format this version loads",
+    EXIT_TOO_EARLY: "measure: too early (no events after the as-of, or under campaign.min_days)",
+    EXIT_NOT_MEASURABLE: "measure: no control group in the export, or an unusable contacted file",
 }
 
 

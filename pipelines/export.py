@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pipelines.io import write_json, write_parquet
 
 SCHEMA_VERSION = schema_version()
 MANIFEST = "manifest.json"
+MEASUREMENT = "measurement"  # written later by `segments measure`, beside the export
 
 
 def slug(name: str) -> str:
@@ -91,9 +93,17 @@ def publish(
             "files": files,
         }
         write_json(manifest, staging / MANIFEST)
+        _keep_measurements(final, staging)
         replace_dir(staging, final)
     replace_symlink(exports_dir / "latest", as_of)
     return final, True
+
+
+def _keep_measurements(final: Path, staging: Path) -> None:
+    """Measurements of a campaign on an earlier version of this export stay with its date (each
+    names the segments file it measured); they are not part of the export's checksums."""
+    if (final / MEASUREMENT).is_dir():
+        shutil.copytree(final / MEASUREMENT, staging / MEASUREMENT)
 
 
 def _existing_checksums(folder: Path) -> dict | None:

@@ -72,3 +72,22 @@ def read_events(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
     table = ds.dataset(folder, format="parquet", partitioning="hive").to_table(columns=columns)
     frame = table.to_pandas().drop(columns=["event_month"], errors="ignore")
     return frame.sort_values(["event_time", "customer_id"], kind="stable").reset_index(drop=True)
+
+
+def read_events_between(folder: Path, start, end, columns: list[str]) -> pd.DataFrame:
+    """Validated events with ``start <= event_time < end`` (UTC timestamps), reading only the
+    months that overlap."""
+    when = pa.timestamp("us", tz="UTC")
+    month = ds.field("event_month")
+    time = ds.field("event_time")
+    keep = (month >= f"{start:%Y-%m}") & (month <= f"{end:%Y-%m}")
+    keep &= (time >= pa.scalar(start, type=when)) & (time < pa.scalar(end, type=when))
+    dataset = ds.dataset(folder, format="parquet", partitioning="hive")
+    return dataset.to_table(columns=columns, filter=keep).to_pandas()
+
+
+def last_event_time(folder: Path) -> pd.Timestamp | None:
+    """The latest event time in the validated events (None when there are none)."""
+    times = ds.dataset(folder, format="parquet", partitioning="hive").to_table(["event_time"])
+    latest = pc.max(times["event_time"]).as_py()
+    return None if latest is None else pd.Timestamp(latest)

@@ -16,6 +16,7 @@ from features.targets import TARGETS
 from models.scoring import scoring_catalogue
 from pipelines.config import Params
 from pipelines.inputs import feature_rules
+from reporting.campaign import power_body
 from reporting.fairness import fairness_section
 from reporting.page import Evidence, ReportInputs, render
 from reporting.sections import SECTIONS
@@ -46,6 +47,7 @@ def segment_report(
     migration: dict | None = None,
     transitions: pd.DataFrame | None = None,
     fairness: dict | None = None,
+    power: pd.DataFrame | None = None,
 ) -> str:
     """The report's HTML for an export."""
     catalogue = scoring_catalogue(feature_rules(params, []))
@@ -64,5 +66,6 @@ def segment_report(
         migration=migration,
         transitions=transitions,
         fairness=None if fairness is None else fairness_section(fairness, params.paths.reports_dir),
+        measurement=None if power is None else power_body(power),
     )
     return render(inputs, SECTIONS)

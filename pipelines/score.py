@@ -3,7 +3,6 @@ tiers and segments, explain, guard against drift, and publish a versioned export
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from pipelines import export
 from pipelines.champions import check_schema, load_models
 from pipelines.config import Params, load_params
 from pipelines.exits import EXIT_NO_MODEL, ScoringError, unwritable
-from pipelines.export_contents import assemble
+from pipelines.export_contents import assemble, id_salt
 from pipelines.files import kept_secret
 from pipelines.guard import check_drift
 from pipelines.inputs import feature_rules
@@ -62,12 +61,6 @@ def score_all(params: Params, features: pd.DataFrame, champions, on_explained=No
         params.score.top_k_reasons,
         on_explained,
     )
-
-
-def id_salt(params: Params) -> str:
-    """The salt of customer ids sent to MLflow: the environment's (``score.id_salt_env``), else
-    the one kept in ``paths.id_salt`` (made on first use)."""
-    return os.environ.get(params.score.id_salt_env) or kept_secret(params.paths.id_salt)
 
 
 def _warn_drift(console: Console, drift: dict, targets) -> None:

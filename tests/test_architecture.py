@@ -18,7 +18,7 @@ def stage_file(module: str) -> str:
 
 
 def test_the_stages_are_the_modules_dvc_yaml_runs():
-    names = ("bgnbd", "evaluate", "features", "generate", "ingest", "score", "train")
+    names = ("bgnbd", "evaluate", "features", "generate", "ingest", "measure", "score", "train")
     assert [f"pipelines.{name}" for name in names] == STAGES
 
 

@@ -78,7 +78,36 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     assert activated["customer_id"].is_unique
     assert tuple(activated.columns) == activation_columns()
     assert not (set(activated["customer_id"]) & no_consent)
-    assert len(activated) == len(segments) - len(no_consent)
+    held_out = set(segments.loc[segments["group"] == "control", "customer_id"])
+    assert len(activated) == len(segments) - len(no_consent | held_out)
+
+
+def test_every_export_has_groups_and_activation_files_hold_no_control_customer(pipeline):
+    folder = _latest(pipeline)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    segments = pd.read_parquet(folder / "segments.parquet")
+    assert set(segments["group"]) == {"target", "control"}
+    control = manifest["control"]
+    assert control["share"] == 0.1 and control["mode"] == "fresh"
+    for name, counts in control["counts"].items():
+        size = int((segments["segment"] == name).sum())
+        assert counts["target"] + counts["control"] == size
+        assert counts["control"] == round(0.1 * size)
+    activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))
+    held_out = set(segments.loc[segments["group"] == "control", "customer_id"])
+    assert held_out and not set(activated["customer_id"]) & held_out
+    consenting_control = segments["marketing_consent"].fillna(False) & segments["group"].eq(
+        "control"
+    )
+    assert manifest["excluded_from_activation_control"] == int(consenting_control.sum())
+    power = manifest["power"]
+    assert set(power) == set(control["counts"]) | {"(all)"}
+    assert all(
+        row["mde_purchase_rate"] is None or row["mde_purchase_rate"] > 0 for row in power.values()
+    )
+    assert "minimum detectable effect" in (folder / "report.html").read_text()
+    measured = json.loads((pipeline / "reports" / "measurement.json").read_text())
+    assert measured["status"] == "too early" and "no events after" in measured["note"]
 
 
 def test_plain_score_passes_the_drift_guard_on_the_default_data(pipeline):

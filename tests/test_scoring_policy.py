@@ -1,5 +1,5 @@
 """Scoring policy on hand-built frames: who is scored for a target (its population), and who goes
-to activation files (consent)."""
+to activation files (consent, and not held out as control)."""
 
 from __future__ import annotations
 
@@ -44,9 +44,11 @@ def test_consent_is_joined_and_unknown_stays_missing():
     assert consent.tolist() == [True, False, True, pd.NA]
 
 
-def test_activation_lists_hold_consenting_customers_per_segment_in_name_order():
-    segments = _segments().assign(
-        marketing_consent=pd.array([True, False, True, pd.NA], dtype="boolean")
+def test_activation_lists_hold_consenting_target_customers_per_segment_in_name_order():
+    segments = pd.concat([_segments(), _segments().iloc[[1]].assign(customer_id="e")])
+    segments = segments.reset_index(drop=True).assign(
+        marketing_consent=pd.array([True, False, True, pd.NA, True], dtype="boolean"),
+        group=["target", "target", "target", "target", "control"],  # e: consents, held out
     )
     lists, excluded = activation_lists(segments)
     assert list(lists) == ["Win back"] and excluded == 2
