@@ -66,6 +66,6 @@ def segment_report(
         migration=migration,
         transitions=transitions,
         fairness=None if fairness is None else fairness_section(fairness, params.paths.reports_dir),
-        measurement=None if power is None else power_body(power),
+        measurement=None if power is None else power_body(power, params.score.report.currency),
     )
     return render(inputs, SECTIONS)

@@ -147,3 +147,26 @@ def test_an_assembled_export_holds_groups_power_and_no_control_customer_in_activ
     )
     assert set(body["power"]) == {*segments["segment"], "(all)"}
     assert "minimum detectable effect" in documents["report.html"]
+
+
+def test_the_power_table_says_why_a_segment_without_control_cannot_be_measured():
+    from reporting.campaign import power_body
+
+    power = pd.DataFrame(
+        {
+            "segment": ["Loyal", "At risk"],
+            "target": [3, 1800],
+            "control": [0, 200],
+            "predicted_purchase_rate": [0.43, 0.2],
+            "mde_purchase_rate": [float("inf"), 0.081],
+            "mde_purchase_rate_relative": [float("inf"), 0.405],
+            "predicted_revenue_per_customer": [13.17, 80.0],
+            "mde_revenue_per_customer": [float("inf"), 19.4],
+            "mde_revenue_relative": [float("inf"), 0.244],
+            "measurable": [False, True],
+            "horizon_days": [30, 30],
+        }
+    )
+    page = power_body(power, "£")
+    assert "inf" not in page and "no control customers in this segment" in page
+    assert "8.1%" in page and "£19" in page and "£13" in page

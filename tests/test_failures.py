@@ -184,7 +184,7 @@ def test_an_emptied_tracking_store_is_named_with_the_command_that_recovers_it(pi
     assert RETRAIN in " ".join(refused.stderr.split())  # the one command, whatever the wrapping
     assert "Stage 'train@churn' didn't change" in run("dvc", "repro", "--dry").stdout
     planned = run("dvc", *RETRAIN.split()[1:], "--dry").stdout  # what it would run, forced
-    assert _stages_run(planned) == {"train", "evaluate", "score"}  # not features, BG/NBD
+    assert _stages_run(planned) == {"train", "evaluate", "score", "measure"}  # not features, BG/NBD
     assert all(f"Running stage 'train@{target}'" in planned for target in TARGETS)
 
 
@@ -202,7 +202,7 @@ def test_the_named_command_serves_again_from_the_emptied_store(pipeline, tmp_pat
     recovered = run("dvc", *RETRAIN.split()[1:])
 
     assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-3000:]
-    assert _stages_run(recovered.stdout) == {"train", "evaluate", "score"}
+    assert _stages_run(recovered.stdout) == {"train", "evaluate", "score", "measure"}
     uri = f"sqlite:///{repo / 'emptied.db'}"
     client = mlflow.MlflowClient(uri, uri)
     manifest = json.loads((repo / "exports" / "latest" / "manifest.json").read_text())
