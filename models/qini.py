@@ -139,7 +139,10 @@ def compare_rankings(
             f"qini_minus_{reference}": float(point[name]["qini"][0] - point[reference]["qini"][0]),
             f"qini_minus_{reference}_ci": _interval(diff, confidence),
             "uplift_at_k": {
-                f"{k:.0%}": {"uplift": float(point[name][k][0]), "ci": _interval(boot[name][k], confidence)}
+                f"{k:.0%}": {
+                    "uplift": float(point[name][k][0]),
+                    "ci": _interval(boot[name][k], confidence),
+                }
                 for k in ks
             },
         }
