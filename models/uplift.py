@@ -30,10 +30,10 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.base import BaseEstimator
 
-from features.targets import ORDER, TARGETS
+from features.targets import ORDER, TARGETS, UPLIFT_COLUMNS
 from models.qini import compare_rankings, qini_table
+from models.uplift_rules import UpliftExportRules
 
-UPLIFT_COLUMNS = ("uplift", "uplift_tier")  # export columns (schema 1.2), after `group`
 UPLIFT_TIERS = ("high", "medium", "low", "negative")
 NO_TIER = "n/a"
 CATEGORICAL = ("segment", "lifecycle")  # export columns one-hot encoded for the learners
@@ -213,14 +213,7 @@ def train_uplift(
 # --- tiers in the next export --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UpliftTierRules:
-    high_share: float = 0.1  # top share of customers by uplift (if positive): high
-    medium_share: float = 0.2  # the next share (if positive): medium
-    negative_below: float = -0.01  # uplift below this: negative (sleeping dogs: do not contact)
-
-
-def uplift_tiers(uplift: pd.Series, rules: UpliftTierRules) -> pd.Series:
+def uplift_tiers(uplift: pd.Series, rules: UpliftExportRules) -> pd.Series:
     """high / medium by rank among all customers (positive uplift only), negative below
     ``negative_below``, low otherwise; ``n/a`` where there is no uplift."""
     rank = uplift.rank(ascending=False, method="first") / max(len(uplift), 1)
@@ -248,4 +241,5 @@ def export_uplift(
     else:
         X = uplift_design(segments, categories)
         uplift = pd.Series(np.round(learner.predict(X) * scale, 6), index=segments.index)
-    return segments.assign(uplift=uplift, uplift_tier=uplift_tiers(uplift, rules))
+    values = {"uplift": uplift, "uplift_tier": uplift_tiers(uplift, rules)}
+    return segments.assign(**{column: values[column] for column in UPLIFT_COLUMNS})

@@ -138,6 +138,35 @@ def measure(
 
 
 @app.command()
+def uplift(
+    export: str = typer.Option(
+        None, "--export", help="As-of date of the export (default: latest)."
+    ),
+    until: str = typer.Option(
+        None, "--until", help="Last day of the window (default: last event)."
+    ),
+    contacted: Path = typer.Option(
+        None, "--contacted", help="CSV of the customer_id contacted: uplift per contact."
+    ),
+    events: Path = typer.Option(
+        None, "--events", help="Validated data folder (default: paths.validated_dir)."
+    ),
+    params: Path = ParamsOption,
+) -> None:
+    """Learn who the campaign on an export persuaded (target vs control) for the next export."""
+    from pipelines import uplift as command
+    from pipelines.config import load_params
+
+    try:
+        folder, report = command.run(load_params(params), export, until, contacted, events)
+    except ScoringError as error:
+        raise _refused(error) from error
+    for line in command.summary_lines(report):
+        Console(width=160).print(line, highlight=False)
+    _err.print(f"[bold]uplift[/bold]: {report['chosen']} -> {folder / 'model'}", highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print the package and event-contract versions."""
     from importlib.metadata import version as package_version

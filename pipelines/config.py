@@ -17,6 +17,7 @@ from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
 from models.segmentation import SegmentRule, TierRules
+from models.uplift_rules import UpliftExportRules, UpliftParams
 from synthetic.shop import ShopSpec
 
 
@@ -120,8 +121,7 @@ class TrainParams(_Strict):
 
 
 class GateParams(_Strict):
-    """Choice of the champion: a more complex candidate replaces the current one only when the
-    lower bound of its paired difference over it exceeds ``min_difference``."""
+    """Champion: a more complex candidate wins when its paired gain's low bound > this."""
 
     min_difference: float
 
@@ -157,15 +157,15 @@ class ScoreParams(_Strict):
     tiers: TierRules
     segments: list[SegmentRule]
     control: ControlParams
+    uplift: UpliftExportRules
 
     @field_validator("segments")
     @classmethod
     def _catch_all_last(cls, rules: list[SegmentRule]) -> list[SegmentRule]:
         if not rules or rules[-1].when:
             raise ValueError("score.segments: the last rule must have no conditions (catch-all)")
-        names = [rule.name for rule in rules]
-        if len(set(names)) != len(names):
-            raise ValueError(f"score.segments: names must be unique, got {names}")
+        if len({rule.name for rule in rules}) != len(rules):
+            raise ValueError(f"score.segments: names must be unique, got {[r.name for r in rules]}")
         return rules
 
 
@@ -191,6 +191,7 @@ class Params(_Strict):
     evaluate: EvaluateParams
     score: ScoreParams
     campaign: CampaignParams
+    uplift: UpliftParams
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

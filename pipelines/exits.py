@@ -11,7 +11,7 @@ from __future__ import annotations
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
-EXIT_TOO_EARLY, EXIT_NOT_MEASURABLE = 8, 9
+EXIT_TOO_EARLY, EXIT_NOT_MEASURABLE, EXIT_NO_UPLIFT_MODEL = 8, 9, 10
 
 MEANINGS = {
     EXIT_OK: "success",
@@ -23,7 +23,9 @@ MEANINGS = {
     EXIT_DRIFT: "score: a model feature's PSI is above score.drift.refuse_psi",
     EXIT_UNWRITABLE: "score: the export cannot be written",
     EXIT_TOO_EARLY: "measure: too early (no events after the as-of, or under campaign.min_days)",
-    EXIT_NOT_MEASURABLE: "measure: no control group in the export, or an unusable contacted file",
+    EXIT_NOT_MEASURABLE: "measure, uplift: no control group in the export (or too few in it), or "
+    "an unusable contacted file",
+    EXIT_NO_UPLIFT_MODEL: "score: score.uplift.model names no readable uplift model",
 }
 
 

@@ -14,7 +14,6 @@ from models.uplift import (
     NO_TIER,
     UpliftLearner,
     UpliftSettings,
-    UpliftTierRules,
     design_categories,
     export_uplift,
     holdout_mask,
@@ -24,6 +23,7 @@ from models.uplift import (
     uplift_design,
     uplift_tiers,
 )
+from models.uplift_rules import UpliftExportRules
 from synthetic.campaign import (
     HETEROGENEOUS_PURCHASE_EFFECTS,
     CampaignSpec,
@@ -183,9 +183,12 @@ def test_holdout_is_stratified_by_group():
 # --- tiers ---------------------------------------------------------------------------------------
 
 
+RULES = UpliftExportRules(high_share=0.1, medium_share=0.2, negative_below=-0.01)
+
+
 def test_uplift_tiers_by_rank_and_sign():
     uplift = pd.Series([0.2, 0.1, 0.05, 0.0, -0.005, -0.05, np.nan, 0.01, 0.02, 0.03])
-    tiers = uplift_tiers(uplift, UpliftTierRules(high_share=0.1, medium_share=0.2))
+    tiers = uplift_tiers(uplift, RULES)
     assert tiers.tolist() == [
         "high",
         "medium",
@@ -202,5 +205,5 @@ def test_uplift_tiers_by_rank_and_sign():
 
 def test_export_without_a_learner_has_empty_uplift_columns():
     segments = example_export(50, seed=0)
-    out = export_uplift(segments, None, {}, UpliftTierRules())
+    out = export_uplift(segments, None, {}, RULES)
     assert out["uplift"].isna().all() and (out["uplift_tier"] == NO_TIER).all()
