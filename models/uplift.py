@@ -68,7 +68,7 @@ class UpliftLearner(BaseEstimator):
         n_estimators: int = 100,
         max_depth: int = 3,
         learning_rate: float = 0.05,
-        min_child_weight: float = 50.0,
+        min_child_weight: float = 20.0,
         subsample: float = 0.8,
         random_state: int = 0,
     ):
