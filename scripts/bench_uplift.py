@@ -29,16 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.control import assign_groups
-from models.uplift import UpliftSettings, design_categories, train_uplift, uplift_design
-from synthetic.campaign import (
-    HETEROGENEOUS_PURCHASE_EFFECTS,
-    CampaignSpec,
-    campaign_truth,
-    contacted,
-    draw_outcomes,
-    example_export,
-)
+from models.uplift import UpliftSettings, train_uplift
+from synthetic.campaign import HETEROGENEOUS_PURCHASE_EFFECTS, CampaignSpec
+from tests.uplift_campaigns import simulated
 
 SCENARIOS = {
     "heterogeneous": (
@@ -51,18 +44,9 @@ SCENARIOS = {
 
 
 def one_campaign(n: int, spec: CampaignSpec, seed: int) -> dict:
-    rng = np.random.default_rng(seed)
-    segments = example_export(n, seed)
-    segments["group"] = assign_groups(segments, f"salt-{seed}", "2026-01-01", 0.1, "fresh")
-    truth = campaign_truth(segments, spec, np.full(n, 60.0))
-    outcomes = draw_outcomes(truth, contacted(segments, spec.reach, rng), spec.extra_orders, rng)
-    reach = segments["marketing_consent"].to_numpy(bool)
-    segments = segments[reach].reset_index(drop=True)
-    X = uplift_design(segments, design_categories(segments))
-    bought = (outcomes["orders"].to_numpy()[reach] > 0).astype(float)
-    treated = (segments["group"] == "target").to_numpy()
+    X, treated, bought, truth = simulated(n, spec, seed)
     learner, report, _ = train_uplift(X, treated, bought, UpliftSettings(), seed)
-    injected = truth["uplift"].to_numpy()[reach]
+    injected = truth["uplift"].to_numpy()
     rows = []
     for name, part in report["rankings"].items():
         low, high = part["qini_ci"]

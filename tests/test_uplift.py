@@ -8,30 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.control import assign_groups
 from models.qini import compare_rankings, qini_coefficient, qini_curve, uplift_at_k
 from models.uplift import (
     NO_TIER,
     UpliftLearner,
     UpliftSettings,
-    design_categories,
     export_uplift,
     holdout_mask,
     learner_from_state,
     learner_state,
     train_uplift,
-    uplift_design,
     uplift_tiers,
 )
 from models.uplift_rules import UpliftExportRules
-from synthetic.campaign import (
-    HETEROGENEOUS_PURCHASE_EFFECTS,
-    CampaignSpec,
-    campaign_truth,
-    contacted,
-    draw_outcomes,
-    example_export,
-)
+from synthetic.campaign import HETEROGENEOUS_PURCHASE_EFFECTS, CampaignSpec, example_export
+from tests.uplift_campaigns import simulated
 
 # --- Qini oracle ---------------------------------------------------------------------------------
 
@@ -92,21 +83,6 @@ def test_bootstrap_interval_is_seeded_and_paired():
 
 
 # --- learners on simulated campaigns --------------------------------------------------------------
-
-
-def simulated(n: int, spec: CampaignSpec, seed: int):
-    """A campaign on an export-like frame: consenting customers' design matrix, group,
-    purchase and the injected truth."""
-    rng = np.random.default_rng(seed)
-    segments = example_export(n, seed)
-    segments["group"] = assign_groups(segments, f"salt-{seed}", "2026-01-01", 0.1, "fresh")
-    truth = campaign_truth(segments, spec, np.full(n, 60.0))
-    outcomes = draw_outcomes(truth, contacted(segments, spec.reach, rng), spec.extra_orders, rng)
-    reach = segments["marketing_consent"].to_numpy(bool)
-    segments, truth = segments[reach].reset_index(drop=True), truth[reach].reset_index(drop=True)
-    X = uplift_design(segments, design_categories(segments))
-    bought = (outcomes["orders"].to_numpy()[reach] > 0).astype(float)
-    return X, (segments["group"] == "target").to_numpy(), bought, truth
 
 
 SETTINGS = UpliftSettings(n_bootstrap=100)
