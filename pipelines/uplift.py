@@ -35,6 +35,7 @@ from pipelines.campaign_inputs import (
 )
 from pipelines.config import Params
 from pipelines.exits import EXIT_NOT_MEASURABLE, EXIT_TOO_EARLY, ScoringError
+from pipelines.files import atomic_dir
 from pipelines.io import write_json
 from pipelines.uplift_model import save_uplift
 
@@ -127,11 +128,11 @@ def run(params: Params, as_of=None, until=None, contacted=None, events_dir=None)
     holdout = {"qini": chosen["qini"], "qini_ci": chosen["qini_ci"]}
     about = {k: report[k] for k in ("as_of", "until", "window_days", "unit", "beats_random")}
     about |= {"categories": categories, "scale": scale, "holdout": holdout}
-    out = folder / "uplift"
-    save_uplift(learner, about, out)
-    write(out, report, curves)
-    log(params, report, scale, out)
-    return out, report
+    with atomic_dir(folder / "uplift") as staging:  # a reader sees the old folder or the new
+        save_uplift(learner, about, staging)
+        write(staging, report, curves)
+    log(params, report, scale, folder / "uplift")
+    return folder / "uplift", report
 
 
 def summary_lines(report: dict) -> list[str]:
@@ -144,4 +145,10 @@ def summary_lines(report: dict) -> list[str]:
             f"{name:>12}: Qini {part['qini']:+.4f} [{low:+.4f}, {high:+.4f}]; minus propensity "
             f"{part['qini_minus_propensity']:+.4f} [{d_low:+.4f}, {d_high:+.4f}]{mark}"
         )
-    return lines + [f"uplift: {report['unit']} ({report['window_days']} days)"]
+    lines.append(f"uplift: {report['unit']} ({report['window_days']} days)")
+    if not report["beats_random"]:
+        lines.append(
+            "the kept learner's held-out Qini interval does not clear zero: `segments score` "
+            "leaves uplift empty with this model (a larger control group is needed)"
+        )
+    return lines
