@@ -16,7 +16,7 @@ from models.uplift import (
 )
 from pipelines.config import Params
 from pipelines.exits import EXIT_NO_UPLIFT_MODEL, ScoringError
-from pipelines.files import atomic_dir, sha256_file
+from pipelines.files import atomic_dir, fingerprint
 from pipelines.io import write_json
 
 MODEL = "model"
@@ -49,7 +49,7 @@ def load_uplift(folder: Path) -> tuple[UpliftLearner, dict]:
             f"score.uplift.model = {folder}: no readable uplift model there ({error})",
             "run `segments uplift --export <as_of>` on a measured campaign, or set it to null",
         ) from error
-    return learner, settings | {"sha256": sha256_file(model / SETTINGS)}
+    return learner, settings | {"sha256": fingerprint([model])}  # every file of the model
 
 
 def load_for_export(params: Params) -> tuple[UpliftLearner, dict] | None:
