@@ -7,7 +7,8 @@ on half of each group and judges them, the "highest propensity" ranking and a ra
 other half (`models.uplift.train_uplift`), in three scenarios:
 
 - ``heterogeneous``: `HETEROGENEOUS_PURCHASE_EFFECTS` on 60,000 customers (sleeping dogs among
-  the likeliest buyers, persuadables at mid propensity);
+  the likeliest buyers, persuadables at mid propensity); ``heterogeneous_100k``: the same on
+  100,000 (the size of the test in `tests/test_uplift.py`);
 - ``default_effects``: the default effects (a few points) on 20,000 customers, the default
   shop's size;
 - ``no_effect``: nothing injected, 60,000 customers: the Qini intervals should cover zero.
@@ -36,6 +37,10 @@ from tests.uplift_campaigns import simulated
 SCENARIOS = {
     "heterogeneous": (
         60_000,
+        CampaignSpec(reach=0.9, purchase_effects=HETEROGENEOUS_PURCHASE_EFFECTS),
+    ),
+    "heterogeneous_100k": (
+        100_000,
         CampaignSpec(reach=0.9, purchase_effects=HETEROGENEOUS_PURCHASE_EFFECTS),
     ),
     "default_effects": (20_000, CampaignSpec(reach=0.9)),
