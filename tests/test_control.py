@@ -34,6 +34,7 @@ def export() -> pd.DataFrame:
         propensity_tier="low",
         value_level="LOW",
         expected_next_order_date="2026-01-05",
+        uplift_tier="n/a",
         marketing_consent=True,
     )
 

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from features.targets import TARGETS, activation_columns, tier_columns
+from models.activation import activation_file_columns
 from pipelines.files import sha256_file
 from tests.conftest import run_in
 
@@ -76,7 +77,8 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     assert manifest["excluded_from_activation_no_consent"] == len(no_consent) > 0
     activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))
     assert activated["customer_id"].is_unique
-    assert tuple(activated.columns) == activation_columns()
+    assert tuple(activated.columns) == activation_file_columns()
+    assert tuple(activated.columns[:-1]) == activation_columns()  # then uplift_tier
     assert not (set(activated["customer_id"]) & no_consent)
     held_out = set(segments.loc[segments["group"] == "control", "customer_id"])
     assert len(activated) == len(segments) - len(no_consent | held_out)

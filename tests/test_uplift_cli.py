@@ -114,6 +114,7 @@ def test_the_next_export_ranks_the_persuadables_first(shop, learned):
     lists, _ = activation_lists(full)  # with uplift tiers, still no control customer
     control = set(out.loc[out["group"] == "control", "customer_id"])
     assert lists and not any(set(frame["customer_id"]) & control for frame in lists.values())
+    assert all(frame.columns[-1] == "uplift_tier" for frame in lists.values())
 
 
 def test_a_model_that_does_not_beat_random_is_not_used(shop, learned):
