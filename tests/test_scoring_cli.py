@@ -160,7 +160,7 @@ def test_an_uplift_model_fills_the_uplift_columns_and_a_missing_one_is_refused(p
     missing = _variant(pipeline, "uplift-missing", use(tmp_path / "nowhere"))
     args = [SEGMENTS, "score", "--allow-drift", "--params", str(missing)]
     result = run_in([*args, "--out", str(tmp_path / "other")], pipeline)
-    assert result.returncode == 10 and "no readable uplift model" in result.stderr
+    assert result.returncode == 10 and "no readable uplift model" in " ".join(result.stderr.split())
 
 
 def test_explain_prints_scores_segment_and_reasons(pipeline):
