@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test lint format bench-generate bench-ingest bench-features bench-score bench-measurement bench-uplift bench-real compare-cltv mlflow-ui lock clean
+.PHONY: help env repro test browser report-png lint format bench-generate bench-ingest bench-features bench-score bench-measurement bench-uplift bench-real compare-cltv mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -33,8 +33,14 @@ format: $(STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint ## Lint, then the test suite (slow end-to-end tests included)
+test: lint browser ## Lint, then the test suite (slow end-to-end tests included)
 	$(PY) -m pytest
+
+browser: ## Install Debian's chromium for the report's browser test, if missing (apt-get; never fails)
+	@scripts/install_chromium.sh
+
+report-png: $(STAMP) browser ## Screenshot exports/latest/report.html to docs/report.png (after make repro)
+	$(PY) -m reporting.browser exports/latest/report.html docs/report.png
 
 bench-generate: $(STAMP) ## Benchmark the synthetic generator (about 10M events)
 	$(PY) scripts/bench_generate.py --customers 150000

@@ -1,7 +1,8 @@
 """Validate mapped raw events against the event contract, quarantining every rejected row.
 
 Pure functions on DataFrames: the DVC stage in ``pipelines/ingest.py`` does the reading and writing.
-Invariant: rows read = accepted + anonymous + quarantined + duplicates removed.
+Invariant: rows read = accepted + anonymous + quarantined + duplicates removed + suppressed (rows of
+forgotten customers that ``features.erasure`` drops before validation; 0 when none are listed).
 
 Rows without a customer id (guest checkouts, anonymous sessions) are not errors: when they pass
 every other rule they are kept in their own ``anonymous`` table, unless ``anonymous="reject"``
@@ -69,6 +70,7 @@ class IngestResult:
     rows_read: int
     duplicates_removed: int
     anonymous: pd.DataFrame | None = None  # valid rows without a customer id (policy "keep")
+    suppressed: int = 0  # rows of forgotten customers, dropped unread (features.erasure)
 
     @property
     def anonymous_rows(self) -> int:
@@ -77,7 +79,7 @@ class IngestResult:
     @property
     def reconciles(self) -> bool:
         kept = len(self.events) + self.anonymous_rows + len(self.quarantine)
-        return self.rows_read == kept + self.duplicates_removed
+        return self.rows_read == kept + self.duplicates_removed + self.suppressed
 
 
 def clean_strings(values: pd.Series) -> pd.Series:

@@ -72,6 +72,7 @@ def summarize_ingest(
         "anonymous": result.anonymous_rows,
         "quarantined": len(result.quarantine),
         "duplicates_removed": result.duplicates_removed,
+        "suppressed": result.suppressed,  # rows of forgotten customers (features.erasure)
         "reconciled": result.reconciles,
         "reject_fraction": round(len(result.quarantine) / max(result.rows_read, 1), 6),
         "anonymous_fraction": round(result.anonymous_rows / max(result.rows_read, 1), 6),

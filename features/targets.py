@@ -47,6 +47,8 @@ class Target:
     activation_columns: tuple[str, ...] = ()  # what campaign tools get in the activation files
     baselines: tuple[str, ...] = ("recency", "frequency", "rfm_score", "last_period_spend")
     since_schema: str = "1.0"  # export schema version that added its columns (later: appended)
+    report_name: str = ""  # what the segment report calls the prediction ("churn risk")
+    population_note: str = ""  # who it is predicted for, when not everyone ({lookback}: days)
 
     @property
     def registered_model(self) -> str:
@@ -100,6 +102,9 @@ TARGETS: dict[str, Target] = {
             ),
             candidates=_PROBABILITY_CANDIDATES,
             population="churn_eligible",
+            report_name="churn risk",
+            population_note="churn is predicted only for customers with an order in the last "
+            "{lookback} days",
             # Recency only where it is never missing (churn's population has an order), since
             # missing values reach the booster as the lowest number.
             monotone={"days_since_last_order": 1, "orders_total": -1},
@@ -115,6 +120,7 @@ TARGETS: dict[str, Target] = {
             tier_column="propensity_tier",
             tier_rule="threshold",
             reasons_up_down=("makes a purchase likelier", "makes a purchase less likely"),
+            report_name="purchase chance",
             prior_column="bgnbd_p_no_order_propensity",
             prior_is_feature=True,
             prior_info=(
@@ -137,6 +143,7 @@ TARGETS: dict[str, Target] = {
             tier_column="value_tier",
             tier_rule="value_shares",
             reasons_up_down=("raises expected value", "lowers expected value"),
+            report_name="predicted spend",
             prior_column="bgnbd_expected_value",
             prior_is_feature=True,
             prior_info=(
@@ -160,6 +167,7 @@ TARGETS: dict[str, Target] = {
             tier_column=None,
             tier_rule=None,
             reasons_up_down=("pushes the next order later", "brings the next order sooner"),
+            report_name="next order",
             prior_column="bgnbd_median_days_next_order",
             prior_is_feature=False,
             prior_info=(

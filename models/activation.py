@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from features.targets import UPLIFT_COLUMNS, activation_columns
-from models.control import TARGET
+from models.control import CONTROL, TARGET
 
 
 def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -28,13 +28,24 @@ def activation_file_columns() -> tuple[str, ...]:
     return (*activation_columns(), UPLIFT_COLUMNS[1])
 
 
+def consented(segments: pd.DataFrame) -> pd.Series:
+    """Who may be activated: consent true (false or unknown: no)."""
+    return segments["marketing_consent"].fillna(False).astype(bool)
+
+
+def activation_file(segments: pd.DataFrame) -> pd.Series:
+    """The activation file (its segment) each customer is in; missing for those without consent
+    and those held out as control."""
+    held_out = segments["group"].eq(CONTROL) if "group" in segments else False
+    return segments["segment"].astype("string").where(consented(segments) & ~held_out)
+
+
 def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], int]:
     """Per segment (in name order), the activation columns of consenting target customers; and
     how many customers were left out for want of consent."""
-    consent = segments["marketing_consent"].fillna(False).astype(bool)
-    activated = segments[consent & (segments["group"] == TARGET)]
+    activated = segments[consented(segments) & (segments["group"] == TARGET)]
     lists = {
         name: group[list(activation_file_columns())]
         for name, group in activated.groupby("segment", sort=True)
     }
-    return lists, int((~consent).sum())
+    return lists, int((~consented(segments)).sum())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from features.targets import spec
+from models.fairness import FOUR_FIFTHS, GROUP_METRICS, OUTCOMES, TOO_SMALL, worst_disparity
 
 
 def _interval(entry: dict) -> str:
@@ -29,6 +30,8 @@ def model_card(summary: dict, context: dict) -> str:
         *_metrics_table(summary),
         "",
         *_validation_versus_holdout(summary),
+        "",
+        *fairness_section(summary),
         "",
         "## Settings of the tuned candidates",
         *[
@@ -151,4 +154,90 @@ def _metrics_table(summary: dict) -> list[str]:
         cells = [_interval(values[m]) if m in values else "" for m in metrics]
         marker = " (serves)" if score == summary["champion"] else ""
         lines.append(f"| {score}{marker} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _figure(entry: dict | None) -> str:
+    """value [low, high], the value alone without an interval, n/a when undefined."""
+    if not entry or entry.get("value") is None:
+        return "n/a"
+    if entry.get("ci_low") is None:
+        return f"{entry['value']:.4f}"
+    return _interval(entry)
+
+
+def fairness_section(summary: dict) -> list[str]:
+    """The served model's audit per attribute, every candidate's worst disparity, the gate."""
+    audit = summary.get("fairness")
+    if audit is None:
+        return []
+    lines = ["## Fairness audit"]
+    if not audit["attributes"]:
+        looked = ", ".join(audit["absent"]) or "none configured"
+        return [
+            *lines,
+            f"No sensitive attribute is in the customers table (audited: {looked}); "
+            "nothing could be audited.",
+        ]
+    observed, predicted = OUTCOMES[spec(summary["target"]).task]
+    lines += [
+        f"Holdout outcomes by group ({audit['confidence']:.0%} bootstrap intervals within each "
+        f"group). {audit['selection'].capitalize()}. Disparity ratio: lowest group's selection "
+        f"rate / highest's (the four-fifths rule flags < {FOUR_FIFTHS}); equal-opportunity "
+        "difference: highest group's true-positive rate - lowest's. Groups under "
+        f"{audit['min_group_size']} customers (or positives) are {TOO_SMALL} and not compared. "
+        f"base rate: {observed}; mean prediction: {predicted}.",
+    ]
+    if audit["absent"]:
+        lines.append(f"Not in the customers table, so not audited: {', '.join(audit['absent'])}.")
+    served = audit["served"]
+    for attribute, found in audit["candidates"][served].items():
+        lines += ["", f"### {attribute} ({served}, which serves)", *_group_table(summary, found)]
+        lines += _comparisons(found)
+    lines += ["", *_gate(audit)]
+    return lines
+
+
+def _group_table(summary: dict, found: dict) -> list[str]:
+    metrics = GROUP_METRICS[spec(summary["target"]).task]
+    header = ["group", "customers", "base rate", "mean prediction", *metrics, "selected", "TPR"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
+    for group, entry in found["groups"].items():
+        size = f"{entry['customers']}" + ("" if entry["readable"] else f" ({TOO_SMALL})")
+        cells = [
+            group,
+            size,
+            _figure({"value": entry["base_rate"]}),
+            _figure({"value": entry["mean_prediction"]}),
+            *(_figure(entry[m]) for m in metrics),
+            _figure(entry["selection_rate"]),
+            _figure(entry["true_positive_rate"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _comparisons(found: dict) -> list[str]:
+    ratio, gap = found["disparity_ratio"], found["opportunity_difference"]
+    flag = " **below four-fifths**" if found["four_fifths"] else ""
+    return [
+        f"- disparity ratio: {_figure(ratio)} ({ratio['lowest']} lowest, {ratio['highest']} "
+        f"highest){flag}",
+        f"- equal-opportunity difference: {_figure(gap)} ({gap['lowest']} lowest, "
+        f"{gap['highest']} highest)",
+    ]
+
+
+def _gate(audit: dict) -> list[str]:
+    shown = {k: "off" if v is None else f"{v:g}" for k, v in audit["limits"].items()}
+    lines = [
+        f"Gate limits (evaluate.fairness): max_disparity {shown['max_disparity']}, "
+        f"max_opportunity_difference {shown['max_opportunity_difference']}. Every candidate's "
+        "lowest disparity ratio:",
+    ]
+    for name, by_attribute in audit["candidates"].items():
+        attribute, ratio = worst_disparity(by_attribute)
+        shown = f"{_figure(ratio)} by {attribute}" if attribute else "n/a"
+        refused = audit["refused"].get(name)
+        lines.append(f"- {name}: {shown}" + (f"; **refused**: {refused}" if refused else ""))
     return lines

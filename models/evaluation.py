@@ -55,6 +55,13 @@ class Evaluation:
     champion: str | None = None
     steps: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # candidate -> the fairness gate's reason
+
+    @property
+    def promoted(self) -> bool:
+        """Whether the champion may serve: the fairness gate refused it only when it refused
+        every candidate (`models.promotion.promote`)."""
+        return self.champion not in self.refused
 
     def value(self, score: str, metric: str) -> float:
         row = self.table[(self.table["score"] == score) & (self.table["metric"] == metric)]
@@ -149,5 +156,6 @@ def summary(evaluation: Evaluation) -> dict:
         "champion": evaluation.champion,
         "selection": [step.to_dict() for step in evaluation.steps],
         "champion_minus_best_baseline": rounded.get(evaluation.champion),
+        "promoted": evaluation.promoted,
         **evaluation.extra,
     }

@@ -111,8 +111,47 @@ def log_evaluation(ev: Evaluation, name: str, report: dict, tables, model, X, se
     )
     mlflow.log_table(ev.table, "evaluation/metrics_table.json")
     mlflow.log_dict(report, "evaluation/summary.json")
+    log_fairness(report["fairness"], name)
     log_figures(tables, ev.target)
     log_shap(model, X, seed)
+
+
+def fairness_metrics(audit: dict, name: str) -> dict[str, float]:
+    """A candidate's disparity ratio and equal-opportunity difference per attribute, with their
+    intervals, as MLflow metrics (``fairness_<attribute>_...``); undefined ones are left out."""
+    metrics = {}
+    for attribute, found in audit["candidates"][name].items():
+        for kind in ("disparity_ratio", "opportunity_difference"):
+            for key in ("value", "ci_low", "ci_high"):
+                suffix = "" if key == "value" else f"_{key}"
+                metrics[f"fairness_{attribute}_{kind}{suffix}"] = found[kind][key]
+    return {k: v for k, v in metrics.items() if v is not None}
+
+
+def log_fairness(audit: dict, name: str) -> None:
+    """The fairness audit of one candidate: metrics, a per-group table per attribute, and tags
+    saying what was audited and whether the gate refused it."""
+    mlflow.log_metrics(fairness_metrics(audit, name))
+    for attribute, found in audit["candidates"][name].items():
+        rows = [{"group": group, **_flat(entry)} for group, entry in found["groups"].items()]
+        mlflow.log_table(pd.DataFrame(rows), f"fairness/{attribute}.json")
+    mlflow.set_tags(
+        {
+            "fairness_attributes": ",".join(audit["attributes"]) or "none present",
+            "fairness_refused": audit["refused"].get(name, "no")[:5000],  # MLflow's tag limit
+        }
+    )
+
+
+def _flat(entry: dict) -> dict:
+    """{"ece": {"value": .., "ci_low": ..}} as {"ece": .., "ece_ci_low": ..}."""
+    flat = {}
+    for key, value in entry.items():
+        if isinstance(value, dict):
+            flat |= {key if k == "value" else f"{key}_{k}": v for k, v in value.items()}
+        else:
+            flat[key] = value
+    return flat
 
 
 def log_candidate_runs(

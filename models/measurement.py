@@ -200,10 +200,11 @@ def _interval(effect: dict | None, digits: int, key: str = "lift") -> str:
 
 def summary_frame(result: dict) -> pd.DataFrame:
     """One row per segment (overall first): groups, and each lift as ``lift [low, high]``, or
-    why there is no number."""
+    why there is no number; the effect per contacted customer and the ROI when known."""
     rows = []
     for name, part in [("(all)", result["overall"]), *result["segments"].items()]:
         metrics = part.get("metrics", {})
+        contacted = part.get("effect_on_contacted", {})
         rows.append(
             {
                 "segment": name,
@@ -211,9 +212,11 @@ def summary_frame(result: dict) -> pd.DataFrame:
                 "control": part["control"],
                 "status": part["status"],
                 "purchase rate lift": _interval(metrics.get("purchase_rate"), 3),
+                "per contacted": _interval(contacted.get("purchase_rate"), 3),
                 "revenue per customer lift": _interval(metrics.get("revenue_per_customer"), 2),
                 "incremental revenue": _interval(part.get("incremental_revenue"), 0, "value"),
                 "ROI": _interval(part.get("roi"), 2, "value"),
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame.loc[:, (frame != "").any()]  # no column of blanks (no contact list, no cost)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 
 # Moves a marketer wants to hear about (from, to).
@@ -16,11 +14,6 @@ NOTABLE_MOVES = (
     ("Prospects", "Likely first purchase"),
     ("Hibernating", "Win back"),
 )
-
-
-def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
-    """Salted SHA-256 of each id (first 16 hex digits): linkable across runs, not reversible."""
-    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}:{v}".encode()).hexdigest()[:16])
 
 
 def migration(previous: pd.DataFrame, current: pd.DataFrame, column: str = "segment") -> dict:

@@ -23,12 +23,21 @@ def judged_models(models: dict, backtested: bool) -> dict:
     }
 
 
-def promote(ev: Evaluation, complexity: dict[str, int], min_difference: float) -> Evaluation:
+def promote(
+    ev: Evaluation,
+    complexity: dict[str, int],
+    min_difference: float,
+    refused: dict[str, str] | None = None,
+) -> Evaluation:
     """Set the champion and the comparisons that chose it (simplest first; a more complex
     candidate replaces it only when its paired interval's lower bound exceeds
-    ``min_difference``)."""
+    ``min_difference``), among the candidates the fairness gate did not refuse (``refused``:
+    candidate -> reason). When it refused them all, the champion is chosen among all for the
+    record but is not promoted (`Evaluation.promoted`)."""
+    ev.refused = dict(refused or {})
+    allowed = [n for n in ev.candidates if n not in ev.refused] or ev.candidates
     ev.champion, ev.steps = choose_champion(
-        {n: ev.value(n, ev.headline) for n in ev.candidates},
+        {n: ev.value(n, ev.headline) for n in allowed},
         ev.compare,
         complexity,
         min_difference=min_difference,
@@ -37,9 +46,10 @@ def promote(ev: Evaluation, complexity: dict[str, int], min_difference: float) -
 
 
 def runner_up(ev: Evaluation) -> str | None:
-    """The best candidate on the headline other than the champion: the ``challenger``."""
+    """The best candidate on the headline other than the champion, and not refused by the
+    fairness gate: the ``challenger``."""
     others = sorted(
-        (c for c in ev.candidates if c != ev.champion),
+        (c for c in ev.candidates if c != ev.champion and c not in ev.refused),
         key=lambda c: ev.value(c, ev.headline),
         reverse=True,
     )
@@ -66,9 +76,12 @@ def verdict_for(evaluation: Evaluation, previous: dict | None) -> dict:
         )
     if previous is not None and previous.get("value") is not None:
         reasons.append(f"previous champion v{previous['version']}: {previous['value']:.4f}")
+    reasons += [f"{n} refused by the fairness gate: {why}" for n, why in evaluation.refused.items()]
+    if not evaluation.promoted:
+        reasons.insert(0, f"NOT PROMOTED: the fairness gate refused every candidate, {name} too")
     return {
         "champion": name,
-        "promote": True,
+        "promote": evaluation.promoted,
         "beats_baseline": beats,
         "previous_champion": previous,
         "message": "; ".join(reasons),

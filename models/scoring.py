@@ -7,9 +7,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features.catalogue import FeatureInfo
+from features.catalogue import FeatureInfo, build_catalogue
+from features.definitions import FeatureRules
 from features.targets import TARGETS, spec
+from models.bgnbd import BGNBD_CATALOGUE
 from models.explain import contributions, top_reasons
+from models.horizon import HORIZON_CATALOGUE
 from models.segmentation import SegmentRule, TierRules, assign_segments, assign_tiers, rfm_groups
 
 SCORE_COLUMNS = {name: entry.score_column for name, entry in TARGETS.items()}
@@ -33,6 +36,12 @@ EXPORT_COLUMNS = (
     "rfm_group",
     *_target_columns(first=False),
 )
+
+
+def scoring_catalogue(rules: FeatureRules) -> list[FeatureInfo]:
+    """Everything a served model can give as a reason: the features, the BG/NBD columns and the
+    horizon rescaling."""
+    return [*build_catalogue(rules), *BGNBD_CATALOGUE, *HORIZON_CATALOGUE]
 
 
 def catalogue_renderer(catalogue: list[FeatureInfo]) -> Callable[[str, object], str]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.targets import TARGETS
+from features.targets import TARGETS, Target
 
 VALUE_TIERS = ("vip", "high", "medium", "low")
 # How shop platforms label predicted spend (e.g. "predicted spend tier"): HIGH / MEDIUM / LOW.
@@ -72,19 +72,23 @@ def lifecycle(features: pd.DataFrame, rules: TierRules) -> pd.Series:
     return pd.Series(stage, index=features.index)
 
 
+def target_tier(entry: Target, score: pd.Series, rules: TierRules) -> pd.Series:
+    """A target's tier of each score by its rule: thresholds from ``rules``, or value shares."""
+    if entry.tier_rule == "threshold":
+        high, medium = (getattr(rules, f"{entry.name}_{level}") for level in ("high", "medium"))
+        return _threshold_tier(score, high, medium)
+    if entry.tier_rule == "value_shares":
+        return value_tier(score, rules.value_shares)
+    raise ValueError(f"target {entry.name}: unknown tier rule {entry.tier_rule!r}")
+
+
 def assign_tiers(scores: pd.DataFrame, features: pd.DataFrame, rules: TierRules) -> pd.DataFrame:
-    """Each target's tier by its rule (thresholds from ``rules``, or value shares), lifecycle."""
+    """Each target's tier by its rule (`target_tier`), the value level, and the lifecycle."""
     out = scores.copy()
     for entry in (t for t in TARGETS.values() if t.tier_rule is not None):
-        score = out[entry.score_column]
-        if entry.tier_rule == "threshold":
-            high, medium = (getattr(rules, f"{entry.name}_{level}") for level in ("high", "medium"))
-            out[entry.tier_column] = _threshold_tier(score, high, medium)
-        elif entry.tier_rule == "value_shares":
-            out[entry.tier_column] = value_tier(score, rules.value_shares)
+        out[entry.tier_column] = target_tier(entry, out[entry.score_column], rules)
+        if entry.tier_rule == "value_shares":
             out["value_level"] = out[entry.tier_column].map(VALUE_LEVEL)
-        else:
-            raise ValueError(f"target {entry.name}: unknown tier rule {entry.tier_rule!r}")
     out["lifecycle"] = lifecycle(features, rules).to_numpy()
     return out
 

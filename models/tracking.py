@@ -6,6 +6,7 @@ overrides it, so the same code records to a server.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -111,14 +112,25 @@ def log_scoring_run(
     artifact_root: Path, folder: Path, rows: int, moved: dict | None, sample: pd.DataFrame
 ) -> None:
     """A run in the scoring experiment for a new export of ``rows`` customers: its manifest,
-    drift report, segment report and migration, and a sample of rows (ids pseudonymised by the
-    caller)."""
+    drift report, segment report, fairness audit and migration, and a sample of rows (ids
+    pseudonymised by the caller)."""
     experiment_for("scoring", artifact_root)
     with mlflow.start_run(run_name=f"score-{folder.name}"):
         mlflow.log_params({"as_of": folder.name, "rows": rows})
         mlflow.log_artifact(str(folder / "manifest.json"))
         mlflow.log_artifact(str(folder / "drift.json"))
         mlflow.log_artifact(str(folder / "report.html"))
+        mlflow.log_artifact(str(folder / "fairness.json"))
+        fairness = json.loads((folder / "fairness.json").read_text())["by_attribute"]
+        for attribute, found in fairness.items():
+            if found["worst"] is not None:
+                ratio = found["worst"]["disparity_ratio"]
+                mlflow.log_metrics(
+                    {
+                        f"fairness_{attribute}_worst_disparity_ratio{k}": ratio[v]
+                        for k, v in (("", "value"), ("_ci_low", "ci_low"), ("_ci_high", "ci_high"))
+                    }
+                )
         if moved is not None:
             mlflow.log_metric("segment_stability_share", moved["stability_share"])
             mlflow.log_artifacts(str(folder / "migration"), "migration")

@@ -1,6 +1,6 @@
-"""The registered models that serve: loading them by alias, checking them against the features
-(signature and drift), and where they came from (versions, evidence, horizons, data), for
-scoring and its export."""
+"""The registered models that serve: loading them by alias, checking their signature against the
+features, and where they came from (versions, evidence, horizons, data), for scoring and its
+export. Their drift guard is `pipelines.guard`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import pandas as pd
 
 from features.targets import TARGETS, spec
 from models import tracking
-from models.drift import model_drift, refusal
 from models.frames import training_horizon
 from pipelines.config import Params
-from pipelines.exits import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_SCHEMA, ScoringError
-from pipelines.inputs import data_fingerprint, evidence, load_features, planned_targets
+from pipelines.exits import EXIT_NO_MODEL, EXIT_SCHEMA, ScoringError
+from pipelines.inputs import data_fingerprint, evidence, planned_targets
 
 
 @dataclass
@@ -68,39 +67,6 @@ def check_schema(champions: dict[str, Champion], features: pd.DataFrame) -> None
                 f"{champion.target} model v{champion.version}: {cause}",
                 "retrain (`dvc repro`) so models and features match",
             ) from error
-
-
-def training_cutoffs(champion: Champion) -> list[pd.Timestamp]:
-    """The cutoffs the champion was trained and validated at (its run's tags)."""
-    tags = mlflow.MlflowClient().get_run(champion.run_id).data.tags
-    cutoffs = [t for t in tags.get("training_cutoffs", "").split(",") if t]
-    return [pd.Timestamp(t, tz="UTC") for t in [*cutoffs, tags["validation_cutoff"]]]
-
-
-def check_drift(
-    params: Params, champions: dict[str, Champion], features: pd.DataFrame, allow: bool
-) -> dict:
-    """PSI of each model's features between its training snapshots (pooled) and this one;
-    refuses to go on when a shift is over the limit and not allowed (`models.drift`)."""
-    inputs = {
-        target: (list(champion.model.feature_names_in_), training_cutoffs(champion))
-        for target, champion in champions.items()
-    }
-    limits = params.score.drift
-    drift = model_drift(
-        load_features(params), features, inputs, limits.warn_psi, limits.refuse_psi, allow
-    )
-    if (refused := refusal(drift)) is not None:
-        target, column, psi = refused
-        raise ScoringError(
-            EXIT_DRIFT,
-            f"feature drift too large: PSI {psi:.2f} on '{column}' for the {target} model "
-            f"(limit {limits.refuse_psi}); {len(drift['over_limit'])} model features over",
-            "the model was trained on windows unlike today's data: retrain it on recent "
-            "cutoffs, or pass --allow-drift once the shift is understood (PSI per feature "
-            "goes to drift.json of the export)",
-        )
-    return drift
 
 
 def horizon_plan(params: Params) -> dict:

@@ -20,6 +20,10 @@ _err = Console(stderr=True)
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
 QuietOption = typer.Option(False, "--quiet", help="Only errors: no progress bars or summaries.")
+ExportOption = typer.Option(None, "--export", help="As-of date of the export (default: latest).")
+UntilOption = typer.Option(None, "--until", help="Last day measured (default: the last event).")
+EventsOption = typer.Option(None, "--events", help="Validated data (default: paths.validated_dir).")
+ContactedOption = typer.Option(None, "--contacted", help="CSV of the customer_id contacted.")
 
 
 def _refused(error: ScoringError) -> typer.Exit:
@@ -107,16 +111,10 @@ def explain(
 
 @app.command()
 def measure(
-    export: str = typer.Option(
-        None, "--export", help="As-of date of the export (default: latest)."
-    ),
-    until: str = typer.Option(None, "--until", help="Last day measured (default: the last event)."),
-    contacted: Path = typer.Option(
-        None, "--contacted", help="CSV of the customer_id actually contacted (default: all)."
-    ),
-    events: Path = typer.Option(
-        None, "--events", help="Validated data folder (default: paths.validated_dir)."
-    ),
+    export: str = ExportOption,
+    until: str = UntilOption,
+    contacted: Path = ContactedOption,
+    events: Path = EventsOption,
     out: Path = typer.Option(None, "--out", help="Exports folder (default: score.exports_dir)."),
     params: Path = ParamsOption,
 ) -> None:
@@ -139,31 +137,51 @@ def measure(
 
 @app.command()
 def uplift(
-    export: str = typer.Option(
-        None, "--export", help="As-of date of the export (default: latest)."
-    ),
-    until: str = typer.Option(
-        None, "--until", help="Last day of the window (default: last event)."
-    ),
-    contacted: Path = typer.Option(
-        None, "--contacted", help="CSV of the customer_id contacted: uplift per contact."
-    ),
-    events: Path = typer.Option(
-        None, "--events", help="Validated data folder (default: paths.validated_dir)."
-    ),
+    export: str = ExportOption,
+    until: str = UntilOption,
+    contacted: Path = ContactedOption,
+    events: Path = EventsOption,
     params: Path = ParamsOption,
 ) -> None:
-    """Learn who the campaign on an export persuaded (target vs control) for the next export."""
+    """Learn who the campaign on an export persuaded (target vs control) for the next export;
+    with --contacted, the uplift is per contacted customer."""
     from pipelines import uplift as command
     from pipelines.config import load_params
 
     try:
-        folder, report = command.run(load_params(params), export, until, contacted, events)
+        command.show(*command.run(load_params(params), export, until, contacted, events))
     except ScoringError as error:
         raise _refused(error) from error
-    for line in command.summary_lines(report):
-        Console(width=160).print(line, highlight=False)
-    _err.print(f"[bold]uplift[/bold]: {report['chosen']} -> {folder / 'model'}", highlight=False)
+
+
+@app.command()
+def forget(
+    customer_ids: list[str] = typer.Argument(None, help="Customer ids to erase."),
+    file: Path = typer.Option(None, "--file", help="A text file of ids, one a line."),
+    purge_dvc_cache: bool = typer.Option(
+        False, "--purge-dvc-cache", help="Also delete DVC cache objects that hold them."
+    ),
+    params: Path = ParamsOption,
+) -> None:
+    """Erase customers from the data, features, exports and MLflow artifacts, and suppress them
+    in every future ingest (README "Right to erasure")."""
+    from pipelines.config import load_params
+    from pipelines.erasure import forget as erase
+
+    ids = [*(customer_ids or []), *(file.read_text().splitlines() if file else [])]
+    try:
+        record = erase(load_params(params), ids, purge_dvc_cache)
+    except (ValueError, IngestError) as error:
+        _err.print(f"[red]forget failed:[/red] {error}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=EXIT_INPUT_REFUSED) from error
+    settings = load_params(params).privacy
+    Console(stderr=True).print(
+        f"[bold]forget[/bold]: {len(record['pseudonymised_ids'])} customers suppressed; "
+        f"{record['rows_removed_total']:,} rows removed from {len(record['files_touched'])} "
+        f"files, logged in {settings.erasure_log}. Commit {settings.suppression}; keep "
+        f"{settings.salt} backed up (without it ingest refuses the list).",
+        highlight=False,
+    )
 
 
 @app.command()

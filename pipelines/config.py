@@ -11,21 +11,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
-from models.segmentation import SegmentRule, TierRules
-from models.uplift_rules import UpliftExportRules, UpliftParams
+from models.uplift_rules import UpliftParams
+from pipelines.config_score import CampaignParams, ScoreParams, Strict
 from synthetic.shop import ShopSpec
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PathParams(_Strict):
+class PathParams(Strict):
     raw_dir: Path
     validated_dir: Path
     ingest_report: Path
@@ -39,7 +35,7 @@ class PathParams(_Strict):
     id_salt: Path  # made once by the score stage (owner-only); the environment's salt wins
 
 
-class SourceParams(_Strict):
+class SourceParams(Strict):
     """Where raw events come from and how their columns map onto the event contract."""
 
     kind: Literal["events", "online_retail_ii"]
@@ -71,12 +67,12 @@ class SourceParams(_Strict):
         return value
 
 
-class SufficiencyParams(_Strict):
+class SufficiencyParams(Strict):
     min_purchasing_customers: int = Field(ge=1)
     min_history_days: int = Field(ge=1)
 
 
-class IngestParams(_Strict):
+class IngestParams(Strict):
     source: SourceParams
     reference_time: str | None = None
     max_reject_fraction: float = Field(ge=0.0, le=1.0)
@@ -84,7 +80,7 @@ class IngestParams(_Strict):
     sufficiency: SufficiencyParams
 
 
-class ExplicitSnapshots(_Strict):
+class ExplicitSnapshots(Strict):
     """Cutoffs set by hand instead of derived from the data (all three together)."""
 
     training: list[str]
@@ -92,7 +88,7 @@ class ExplicitSnapshots(_Strict):
     scoring: str
 
 
-class FeatureParams(_Strict):
+class FeatureParams(Strict):
     backend: Literal["duckdb", "spark"]
     step_days: int = Field(ge=1)
     min_history_days: int = Field(ge=0)
@@ -104,12 +100,12 @@ class FeatureParams(_Strict):
     snapshots: ExplicitSnapshots | None = None
 
 
-class MlflowParams(_Strict):
+class MlflowParams(Strict):
     tracking_uri: str  # MLFLOW_TRACKING_URI overrides
     artifact_root: Path
 
 
-class TrainParams(_Strict):
+class TrainParams(Strict):
     max_training_snapshots: int = Field(ge=1)
     cv_folds: int = Field(ge=1)  # purged rolling-origin validation folds (where data allows)
     fold_spacing_days: int = Field(ge=1)  # validation cutoffs about a season apart
@@ -120,66 +116,51 @@ class TrainParams(_Strict):
     search: SearchSpace
 
 
-class GateParams(_Strict):
-    """Champion: a more complex candidate wins when its paired gain's low bound > this."""
+class GateParams(Strict):
+    """Choice of the champion: a more complex candidate replaces the current one only when the
+    lower bound of its paired difference over it exceeds ``min_difference``."""
 
     min_difference: float
 
 
-class EvaluateParams(_Strict):
+class FairnessGateParams(Strict):
+    """The promotion gate's fairness limits (`models.fairness.refusals`); None: report only.
+
+    A candidate is refused when, for some audited attribute, the whole interval of its disparity
+    ratio lies below ``1 / max_disparity`` (1.25: the four-fifths rule), or the whole interval of
+    its equal-opportunity difference lies above ``max_opportunity_difference``."""
+
+    max_disparity: float | None = Field(ge=1.0)
+    max_opportunity_difference: float | None = Field(gt=0.0, le=1.0)
+
+
+class EvaluateParams(Strict):
     n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
     gate: GateParams
+    fairness: FairnessGateParams
 
 
-class DriftParams(_Strict):
-    warn_psi: float
-    refuse_psi: float
+class FairnessParams(Strict):
+    """The fairness audit at evaluation and at scoring (`models.fairness`)."""
 
-
-class ControlParams(_Strict):
-    """Control groups held out of every export's activation files (`models.control`)."""
-
-    share: float = Field(gt=0.0, lt=1.0)  # of each segment (fresh) or of everyone (persistent)
-    mode: Literal["fresh", "persistent"]
-    salt_env: str  # env var of the salt; unset: derived from the id salt
-    max_relative_mde: float = Field(gt=0.0)  # power: above this a segment is "too small"
-    order_value_cv: float = Field(ge=0.0)  # power: spread of spend given a purchase
-
-
-class ScoreParams(_Strict):
-    model_alias: str
-    top_k_reasons: int = Field(ge=1, le=10)
-    exports_dir: Path
-    csv: bool
-    id_salt_env: str  # salt for pseudonymised ids in MLflow artifacts
-    drift: DriftParams
-    tiers: TierRules
-    segments: list[SegmentRule]
-    control: ControlParams
-    uplift: UpliftExportRules
-
-    @field_validator("segments")
-    @classmethod
-    def _catch_all_last(cls, rules: list[SegmentRule]) -> list[SegmentRule]:
-        if not rules or rules[-1].when:
-            raise ValueError("score.segments: the last rule must have no conditions (catch-all)")
-        if len({rule.name for rule in rules}) != len(rules):
-            raise ValueError(f"score.segments: names must be unique, got {[r.name for r in rules]}")
-        return rules
-
-
-class CampaignParams(_Strict):
-    """Measuring a campaign after an export (stage ``measure``, ``segments measure``)."""
-
-    until: str | None = None  # last day measured by the stage; None: the last event's day
-    cost_per_contact: float | None = Field(default=None, ge=0)  # None: no ROI
+    attributes: tuple[str, ...]  # customers-table columns; absent ones are reported as absent
+    n_bootstrap: int = Field(ge=20)
     confidence: float = Field(gt=0.5, lt=1.0)
-    min_days: int = Field(ge=1)  # a shorter window is too early
-    min_group_customers: int = Field(ge=2)  # fewer in a group: too small
+    min_group_size: int = Field(ge=1)  # smaller groups are shown but never compared
 
 
-class Params(_Strict):
+class PrivacyParams(Strict):
+    """The right to erasure (`segments forget`): files no stage writes, so neither `dvc repro` nor
+    `make clean` removes them."""
+
+    suppression: Path  # pseudonymised ids of forgotten customers; every ingest drops their rows
+    salt: Path  # the salt of those ids, made by the first erasure (owner-only); salt_env wins
+    salt_env: str  # environment variable that may hold the salt instead
+    erasure_log: Path  # one JSON line per erasure: pseudonymised ids, time, files touched
+
+
+class Params(Strict):
     seed: int
     paths: PathParams
     synthetic: ShopSpec
@@ -192,6 +173,22 @@ class Params(_Strict):
     score: ScoreParams
     campaign: CampaignParams
     uplift: UpliftParams
+    privacy: PrivacyParams
+    fairness: FairnessParams
+
+    @model_validator(mode="after")
+    def _drift_window_is_a_feature_window(self) -> Params:
+        window, features = self.score.drift.window_days, self.features
+        if (
+            window not in features.order_windows_days
+            or window not in features.activity_windows_days
+        ):
+            raise ValueError(
+                f"score.drift.window_days ({window}) must be one of features.order_windows_days "
+                f"{list(features.order_windows_days)} and of features.activity_windows_days "
+                f"{list(features.activity_windows_days)}: the drift guard's data checks read them"
+            )
+        return self
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

@@ -14,6 +14,7 @@ from models.baselines import baseline_scores
 from models.card import model_card
 from models.evaluation import Evaluation, evaluate_scores, summary
 from models.evaluation_run import curve_tables, log_candidate_runs
+from models.fairness import AuditSettings, HoldoutAudit
 from models.frames import make_split, predict_target, target_cutoffs, training_horizon
 from models.probabilistic import BGNBDParams
 from models.promotion import judged_models, promote, validation_gaps, verdict_for, versus
@@ -24,6 +25,7 @@ from pipelines.inputs import (
     load_latent,
     load_modelling_data,
     load_prior,
+    sensitive_attributes,
     training_report,
 )
 from pipelines.io import write_json
@@ -33,7 +35,7 @@ from synthetic.oracle import oracle_scores
 
 STEPS = (
     "candidates and baselines",
-    "bootstrap intervals, champion",
+    "bootstrap intervals, fairness audit, champion",
     "previous champion",
     "plots, SHAP summaries, registry",
 )
@@ -71,9 +73,22 @@ def holdout_scores(params: Params, target: str, models: dict, holdout, cutoffs, 
     return scores
 
 
-def judge(params: Params, target: str, y, scores: dict, trained: dict) -> Evaluation:
-    """Metrics with intervals for every score, and the champion the gate lets serve."""
+def fairness_audit(params: Params, target: str, keys, y, scores: dict, horizon) -> HoldoutAudit:
+    """The holdout's audit by the sensitive attributes of its customers (`models.fairness`)."""
+    attributes, absent = sensitive_attributes(params, keys["customer_id"])
+    fair = params.fairness
+    settings = AuditSettings(fair.n_bootstrap, fair.min_group_size, fair.confidence, params.seed)
+    return HoldoutAudit(
+        target, y, scores, attributes, absent, params.score.tiers, horizon, settings
+    )
+
+
+def judge(params: Params, target: str, y, scores: dict, trained: dict, audit) -> Evaluation:
+    """Metrics with intervals for every score, the fairness audit of every candidate, and the
+    champion the gate lets serve."""
     candidates = list(trained["candidates"])
+    limits = params.evaluate.fairness
+    fairness = audit.run(candidates, limits.max_disparity, limits.max_opportunity_difference)
     ev = evaluate_scores(
         target,
         y,
@@ -84,7 +99,9 @@ def judge(params: Params, target: str, y, scores: dict, trained: dict) -> Evalua
         params.seed,
     )
     complexity = {n: c["complexity"] for n, c in trained["candidates"].items()}
-    return promote(ev, complexity, params.evaluate.gate.min_difference)
+    ev = promote(ev, complexity, params.evaluate.gate.min_difference, fairness["refused"])
+    ev.extra["fairness"] = audit.add_intervals(fairness, ev.champion)
+    return ev
 
 
 def evaluate_target(params: Params, target: str) -> dict:
@@ -95,7 +112,8 @@ def evaluate_target(params: Params, target: str) -> dict:
         steps = Steps(bar, f"evaluate {target}", STEPS)
         scores = holdout_scores(params, target, models, holdout, cutoffs, horizon)
         steps.done()
-        ev = judge(params, target, y, scores, trained)
+        audit = fairness_audit(params, target, holdout.keys, y, scores, horizon)
+        ev = judge(params, target, y, scores, trained, audit)
         steps.done()
         tracking.configure(params.mlflow.tracking_uri)
         run_ids = {name: entry["run_id"] for name, entry in trained["candidates"].items()}
@@ -149,7 +167,8 @@ def _write_outputs(params: Params, target: str, report: dict, tables, ev: Evalua
 def main(target: str, params_path: str = "params.yaml") -> dict:
     params = load_params(params_path)
     report = evaluate_target(params, target)
-    style = "green" if report["verdict"]["beats_baseline"] else "yellow"
+    verdict = report["verdict"]
+    style = "green" if verdict["beats_baseline"] and verdict["promote"] else "yellow"
     Console(stderr=True).print(
         f"[bold]evaluate {target}[/bold]: [{style}]{report['verdict']['message']}"
     )

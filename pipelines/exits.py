@@ -20,7 +20,7 @@ MEANINGS = {
     EXIT_NO_MODEL: "score: no model registered under the alias",
     EXIT_SCHEMA: "score: the model's signature does not match the features",
     EXIT_NO_DATA: "score: empty or insufficient data at the cutoff",
-    EXIT_DRIFT: "score: a model feature's PSI is above score.drift.refuse_psi",
+    EXIT_DRIFT: "score: the drift guard refuses the input (a check over its score.drift limit)",
     EXIT_UNWRITABLE: "score: the export cannot be written",
     EXIT_TOO_EARLY: "measure: too early (no events after the as-of, or under campaign.min_days)",
     EXIT_NOT_MEASURABLE: "measure, uplift: no control group in the export (or too few in it), or "

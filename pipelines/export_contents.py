@@ -14,11 +14,13 @@ import pandas as pd
 from features.targets import tier_columns
 from models.activation import activation_lists, with_consent
 from models.control import CONTROL, assign_groups, derive_salt, group_counts, power_table
+from models.fairness import AuditSettings, audit_export
 from models.migration import migration, transition_table
 from pipelines import export
 from pipelines.champions import provenance
 from pipelines.config import Params
 from pipelines.files import kept_secret
+from pipelines.inputs import sensitive_attributes
 from pipelines.report import segment_report
 from pipelines.uplift_model import with_uplift
 
@@ -69,7 +71,17 @@ def migration_files(exports_dir: Path, segments: pd.DataFrame, as_of: str):
     return tables, {"migration/summary.json": summary}, moves["segment"]
 
 
-def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str, uplift):
+def fairness_audit(params: Params, segments: pd.DataFrame) -> dict:
+    """Each audited group's share of every tier, segment and activation file (`models.fairness`)."""
+    attributes, absent = sensitive_attributes(params, segments["customer_id"])
+    fair = params.fairness
+    settings = AuditSettings(fair.n_bootstrap, fair.min_group_size, fair.confidence, params.seed)
+    return audit_export(segments, attributes, absent, settings)
+
+
+def assemble(
+    params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str, uplift=None
+):
     """Tables and documents of the export, plus its manifest body and the migration result.
     ``uplift``: the uplift model (`pipelines.uplift_model.load_for_export`), or None."""
     customers = pd.read_parquet(params.paths.validated_dir / "customers.parquet")
@@ -86,15 +98,18 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
     about = provenance(params, champions)
     moves, summary, moved = migration_files(params.score.exports_dir, segments, as_of)
     tables |= moves
-    documents = {"drift.json": drift, "provenance.json": about, **summary}
+    fairness = fairness_audit(params, segments)
+    documents = {"drift.json": drift, "provenance.json": about, "fairness.json": fairness}
+    documents |= summary
     documents["report.html"] = segment_report(
+        params,
         segments,
         as_of,
         about["models"],
-        params.paths.reports_dir,
         summary.get("migration/summary.json"),
         moves.get("migration/segment_transitions.csv"),
-        power,
+        fairness=fairness,
+        power=power,
     )
     body = {
         "rows": len(segments),

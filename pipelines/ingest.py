@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 from features.engine import to_arrow, with_surrogate_keys
+from features.erasure import count_suppressed, drop_suppressed, without_forgotten
 from features.ingest import SOURCE_FILE, SOURCE_ROW, IngestError, IngestResult, validate_events
 from features.ingest_report import SufficiencyThresholds, check_reject_fraction, summarize_ingest
 from features.schemas import CustomerSchema
@@ -24,6 +25,7 @@ from pipelines.config import IngestParams, Params, SourceParams, load_params
 from pipelines.exits import EXIT_INPUT_REFUSED
 from pipelines.files import atomic_dir
 from pipelines.io import read_source, write_events_by_month, write_json, write_parquet
+from pipelines.privacy import load_suppression
 from pipelines.progress import progress_bar
 
 
@@ -64,12 +66,18 @@ def ingest_source(
         )
         timezone = source.timezone or "UTC"
     original = raw.drop(columns=[SOURCE_FILE, SOURCE_ROW])
+    suppression = load_suppression(params.privacy)  # forgotten customers: dropped, only counted
+    (mapped, original), suppressed = drop_suppressed(
+        suppression, mapped["customer_id"], mapped, original
+    )
     result = validate_events(
         mapped, original, reference_time(ingest), timezone, anonymous=ingest.anonymous
     )
+    result = count_suppressed(result, suppressed)
     check_reject_fraction(result, ingest.max_reject_fraction)
     step("customers and report")
-    customers, customer_quarantine = build_customers(result.events, load_attributes(source, raw))
+    attributes = without_forgotten(load_attributes(source, raw), suppression)
+    customers, customer_quarantine = build_customers(result.events, attributes)
     customers = CustomerSchema.validate(customers)
     thresholds = SufficiencyThresholds(**ingest.sufficiency.model_dump())
     about = {"kind": source.kind, "path": str(source.path), "timezone": timezone}
@@ -94,7 +102,8 @@ def print_summary(report: dict, console: Console) -> None:
         f"[bold]ingest[/bold]: read {report['rows_read']:,} rows -> "
         f"{report['accepted']:,} events, {report['anonymous']:,} anonymous (no customer id), "
         f"{report['quarantined']:,} quarantined, "
-        f"{report['duplicates_removed']:,} duplicates removed; "
+        f"{report['duplicates_removed']:,} duplicates removed, "
+        f"{report['suppressed']:,} of forgotten customers suppressed; "
         f"{report['customers']:,} customers, {report['date_min']} .. {report['date_max']}"
     )
     for reason, count in report["quarantine_by_reason"].items():

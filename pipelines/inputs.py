@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from features.catalogue import KEY_COLUMNS
 from features.definitions import FeatureRules
@@ -24,6 +25,7 @@ FEATURES, LABELS, PLAN, CATALOGUE = (
     "snapshots.json",
     "catalogue.json",
 )
+CUSTOMERS = "customers.parquet"  # in paths.validated_dir
 
 
 def feature_rules(params: Params, customer_columns: list[str]) -> FeatureRules:
@@ -38,6 +40,17 @@ def feature_rules(params: Params, customer_columns: list[str]) -> FeatureRules:
         churn_lookback_days=params.targets.churn.lookback_days or 365,
         attribute_columns=tuple(attributes),
     )
+
+
+def sensitive_attributes(params: Params, customer_ids: pd.Series) -> tuple[pd.DataFrame, list]:
+    """The audited attributes (``fairness.attributes``) the customers table has, one row per id
+    of ``customer_ids`` in its order; and the audited attributes it lacks."""
+    path = params.paths.validated_dir / CUSTOMERS
+    columns = set(pq.read_schema(path).names)
+    present = [a for a in params.fairness.attributes if a in columns]
+    absent = [a for a in params.fairness.attributes if a not in columns]
+    customers = pd.read_parquet(path, columns=["customer_id", *present]).set_index("customer_id")
+    return customers.reindex(customer_ids.to_numpy()).reset_index(drop=True), absent
 
 
 def load_plan(params: Params) -> dict:

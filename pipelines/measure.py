@@ -32,14 +32,15 @@ from pipelines.campaign_inputs import (
 from pipelines.config import Params, load_params
 from pipelines.exits import EXIT_TOO_EARLY, ScoringError
 from pipelines.io import write_json
-from pipelines.measurement_report import measurement_page
+from reporting.measurement import measurement_page
 
 POPULATION = "Consenting customers of the export (who a campaign could reach), in the group drawn"
 METHOD = (
-    "Differences of means with Welch (normal) intervals; relative lifts by the delta method on "
-    "the log ratio. Revenue per customer is heavy-tailed: its interval is approximate in small "
-    "groups. Incremental revenue = revenue lift per customer x target customers. Effect on "
-    "contacted customers = intent-to-treat effect / contact rate."
+    "Differences of means: Newcombe's hybrid score interval for rates, Welch's t interval for "
+    "means; relative lifts by the delta method on the log ratio. Revenue per customer is "
+    "heavy-tailed: its interval is approximate where a group has few buyers. Incremental revenue "
+    "= revenue lift per customer x target customers; ROI = (incremental revenue - cost) / cost, "
+    "on revenue. Effect on contacted customers = intent-to-treat effect / contact rate."
 )
 
 

@@ -41,7 +41,8 @@ def previous_champion_score(target: str, X: pd.DataFrame, y) -> dict | None:
 
 def register_candidates(target: str, trained: dict, ev: Evaluation) -> dict:
     """Every candidate becomes a version of the target's registered model with an alias of its
-    own name; ``champion`` points at the one that serves, ``challenger`` at the runner-up."""
+    own name; ``champion`` points at the one that serves (unless the fairness gate refused it),
+    ``challenger`` at the runner-up."""
     name = spec(target).registered_model
     versions = {}
     for candidate, entry in trained["candidates"].items():
@@ -49,12 +50,13 @@ def register_candidates(target: str, trained: dict, ev: Evaluation) -> dict:
         tracking.tag_version(name, version, {"scorer": candidate, "target": target})
         tracking.set_alias(name, candidate, version)
         versions[candidate] = version
-    tracking.set_alias(name, tracking.CHAMPION, versions[ev.champion])
+    if ev.promoted:  # refused by the fairness gate: what served before keeps serving
+        tracking.set_alias(name, tracking.CHAMPION, versions[ev.champion])
     if (challenger := runner_up(ev)) is not None:
         tracking.set_alias(name, tracking.CHALLENGER, versions[challenger])
     return {
         "name": name,
         "versions": versions,
-        "champion": ev.champion,
-        "version": versions[ev.champion],
+        "champion": ev.champion if ev.promoted else None,
+        "version": versions[ev.champion] if ev.promoted else None,
     }

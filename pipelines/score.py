@@ -8,20 +8,19 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from features.catalogue import KEY_COLUMNS, build_catalogue
+from features.catalogue import KEY_COLUMNS
+from features.erasure import pseudonymise
 from models import tracking
-from models.bgnbd import BGNBD_CATALOGUE
 from models.frames import feature_columns, predict_target
-from models.horizon import HORIZON_CATALOGUE
-from models.migration import pseudonymise
 from models.population import within_population
-from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer
+from models.scoring import SCORE_COLUMNS, build_export, catalogue_renderer, scoring_catalogue
 from pipelines import export
-from pipelines.champions import check_drift, check_schema, load_models
+from pipelines.champions import check_schema, load_models
 from pipelines.config import Params, load_params
 from pipelines.exits import EXIT_NO_MODEL, EXIT_UNWRITABLE, ScoringError
 from pipelines.export_contents import assemble, id_salt
 from pipelines.files import kept_secret
+from pipelines.guard import check_drift
 from pipelines.inputs import feature_rules
 from pipelines.progress import Steps, progress_bar
 from pipelines.scoring_inputs import add_bgnbd, model_input, scoring_features
@@ -50,7 +49,7 @@ def score_all(params: Params, features: pd.DataFrame, champions, on_explained=No
         )
         for target, champion in champions.items()
     }
-    render = catalogue_renderer([*build_catalogue(rules), *BGNBD_CATALOGUE, *HORIZON_CATALOGUE])
+    render = catalogue_renderer(scoring_catalogue(rules))
     return build_export(
         features[list(KEY_COLUMNS)],
         features[feature_columns(features)],
@@ -66,9 +65,17 @@ def score_all(params: Params, features: pd.DataFrame, champions, on_explained=No
 
 def _warn_drift(console: Console, drift: dict, targets) -> None:
     for target in targets:
-        for column in drift[target]["warn"][:3]:
-            psi = drift[target]["psi"][column]
+        report = drift[target]
+        moved = report.get("prediction_psi")
+        if moved is not None and moved > drift["thresholds"]["warn_psi"]:
+            console.print(
+                f"[yellow]drift warning[/yellow] ({target}): PSI {moved:.2f} on its predictions"
+            )
+        for column in report.get("warn", [])[:3]:
+            psi = report["psi"][column]
             console.print(f"[yellow]drift warning[/yellow] ({target}): PSI {psi:.2f} on {column}")
+    for name in drift["over_limit"] if drift["allowed"] else []:
+        console.print(f"[yellow]drift allowed[/yellow]: {name} is over its limit")
 
 
 def _publish(params: Params, as_of: str, tables, documents, body) -> tuple[Path, bool]:

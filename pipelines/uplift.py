@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console
 
 from features.targets import TARGETS
 from models import tracking
@@ -133,6 +134,14 @@ def run(params: Params, as_of=None, until=None, contacted=None, events_dir=None)
         write(staging, report, curves)
     log(params, report, scale, folder / "uplift")
     return folder / "uplift", report
+
+
+def show(folder: Path, report: dict) -> None:
+    """Print the summary on stdout and where the model went on stderr."""
+    for line in summary_lines(report):
+        Console(width=160).print(line, highlight=False)
+    done = f"[bold]uplift[/bold]: {report['chosen']} -> {folder / 'model'}"
+    Console(stderr=True).print(done, highlight=False)
 
 
 def summary_lines(report: dict) -> list[str]:

@@ -61,6 +61,9 @@ def online_retail_path() -> Path:
     return ONLINE_RETAIL
 
 
+PRIVACY_FILES = ("suppression", "salt", "erasure_log")  # privacy files
+
+
 def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
     """The repository's params.yaml under tmp_path with another event source (and ingest
     settings); what the ingest stage writes also lands under tmp_path."""
@@ -70,6 +73,12 @@ def write_params(tmp_path: Path, source: dict, **ingest) -> Path:
         raw_dir=str(tmp_path / "raw"),
         validated_dir=str(tmp_path / "validated"),
         ingest_report=str(tmp_path / "reports" / "ingest.json"),
+    )
+    params["privacy"].update(  # the repository's suppression list stays out of these tests
+        {
+            key: str(tmp_path / "privacy" / Path(params["privacy"][key]).name)
+            for key in PRIVACY_FILES
+        }
     )
     source = {"kind": "events", **source}
     params["ingest"].update({"source": source, "reference_time": "2025-01-01T00:00:00Z", **ingest})

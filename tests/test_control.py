@@ -107,3 +107,45 @@ def test_power_table_flags_segments_too_small_to_measure(export):
     assert rows.loc[small, "mde_purchase_rate"] > rows.loc[large, "mde_purchase_rate"]
     assert rows["measurable"].tolist() == (rows["mde_purchase_rate_relative"] <= 0.5).tolist()
     assert not rows["measurable"].all() and rows["measurable"].any()
+
+
+def test_an_assembled_export_holds_groups_power_and_no_control_customer_in_activation(
+    export, tmp_path, monkeypatch
+):
+    from features.targets import TARGETS, activation_columns, tier_columns
+    from pipelines import export_contents
+    from pipelines.config import load_params
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("SEGMENTS_CONTROL_SALT", "a salt for this test")
+    monkeypatch.setattr(export_contents, "provenance", lambda params, champions: {"models": {}})
+    params = load_params(REPO / "params.yaml")
+    paths = params.paths.model_copy(update={"validated_dir": tmp_path, "reports_dir": tmp_path})
+    score = params.score.model_copy(update={"exports_dir": tmp_path / "exports"})
+    params = params.model_copy(update={"paths": paths, "score": score})
+    consent = np.arange(len(export)) % 3 > 0
+    customers = pd.DataFrame({"customer_id": export["customer_id"], "marketing_consent": consent})
+    customers.to_parquet(tmp_path / "customers.parquet")
+    segments = export.drop(columns="marketing_consent").assign(
+        **dict.fromkeys([*tier_columns(), "rfm_group", "lifecycle"], "x"),
+        **{f"{t}_reason_1_{part}": "f" for t in TARGETS for part in ("feature", "phrase")},
+        **{f"{t}_reason_1_contribution": 0.1 for t in TARGETS},
+        next_order_days=30.0,
+    )
+    drift = {"over_limit": [], "allowed": True}
+    tables, documents, body, _ = export_contents.assemble(params, segments, drift, {}, "2026-01-01")
+    segments = tables["segments.parquet"]
+    activated = pd.concat(f for name, f in tables.items() if name.startswith("activation/"))
+    held_out = set(segments.loc[segments["group"] == CONTROL, "customer_id"])
+    assert held_out and not set(activated["customer_id"]) & held_out
+    assert tuple(activated.columns) == (*activation_columns(), "uplift_tier")
+    assert segments["uplift"].isna().all() and body["uplift"]["model"] is None  # no uplift model
+    assert len(activated) == int(
+        (segments["marketing_consent"] & segments["group"].eq(TARGET)).sum()
+    )
+    assert body["control"] == {"share": 0.1, "mode": "fresh", "counts": group_counts(segments)}
+    assert body["excluded_from_activation_control"] == len(
+        held_out & set(customers.loc[consent, "customer_id"])
+    )
+    assert set(body["power"]) == {*segments["segment"], "(all)"}
+    assert "minimum detectable effect" in documents["report.html"]

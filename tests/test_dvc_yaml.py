@@ -70,7 +70,7 @@ def test_make_clean_keeps_what_git_tracks_that_no_stage_writes():
 
 # --- every stage lists the project code it runs -------------------------------------------------
 
-PACKAGES = ("features", "models", "pipelines", "synthetic")
+PACKAGES = ("features", "models", "pipelines", "reporting", "synthetic")
 
 
 def module_file(name: str) -> Path | None:

@@ -11,9 +11,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from mlflow import MlflowClient
 
-from features.targets import TARGETS
+from features.targets import MODEL_PREFIX, TARGETS
 from pipelines.export import read_latest
 from tests.conftest import SMALL, run_in
 
@@ -28,6 +29,7 @@ def test_every_layer_is_written_and_ingest_reconciles(pipeline):
         + report["anonymous"]
         + report["quarantined"]
         + report["duplicates_removed"]
+        + report["suppressed"]
     )
     assert report["quarantined"] > 0 and report["duplicates_removed"] > 0
     for path in ("data/validated/events", "data/features/features.parquet", "data/bgnbd"):
@@ -159,3 +161,33 @@ def test_next_order_is_censored_judged_by_concordance_and_exported_with_a_date(p
     ends = pd.to_datetime(segments["as_of"]) + pd.to_timedelta(days, unit="D")
     assert (ends.dt.strftime("%Y-%m-%d") == segments["expected_next_order_date"]).all()
     assert segments["next_order_reason_1_phrase"].notna().all()
+
+
+def test_fairness_is_audited_for_every_target_logged_and_exported(pipeline):
+    attributes = yaml.safe_load((pipeline / "params.yaml").read_text())["fairness"]["attributes"]
+    client = MlflowClient()
+    for target, entry in TARGETS.items():
+        report = json.loads((pipeline / "reports" / "evaluate" / f"{target}.json").read_text())
+        audit = report["fairness"]
+        assert audit["attributes"] == attributes and audit["absent"] == []
+        assert set(audit["candidates"]) == set(report["candidates"]) and audit["refused"] == {}
+        for found in audit["candidates"][audit["served"]].values():
+            ratio = found["disparity_ratio"]
+            assert ratio["ci_low"] <= ratio["value"] <= ratio["ci_high"] <= 1, target
+        version = client.get_model_version_by_alias(entry.registered_model, "champion")
+        metrics = client.get_run(version.run_id).data.metrics
+        for attribute in attributes:
+            assert f"fairness_{attribute}_disparity_ratio_ci_high" in metrics, target
+        logged = {a.path for a in client.list_artifacts(version.run_id, "fairness")}
+        assert {f"fairness/{attribute}.json" for attribute in attributes} <= logged
+    folder = (pipeline / "exports" / "latest").resolve()
+    exported = json.loads((folder / "fairness.json").read_text())
+    assert list(exported["by_attribute"]) == attributes
+    columns = exported["by_attribute"][attributes[0]]["columns"]
+    assert {"churn_tier", "value_tier", "segment", "activation_file"} <= set(columns)
+    assert "fairness.json" in json.loads((folder / "manifest.json").read_text())["files"]
+    report = (folder / "report.html").read_text()
+    assert "<h2>Fairness audit</h2>" in report and "Served models on the holdout" in report
+    scoring = client.get_experiment_by_name(f"{MODEL_PREFIX}scoring")
+    run = client.search_runs([scoring.experiment_id], max_results=1)[0]
+    assert "fairness.json" in {a.path for a in client.list_artifacts(run.info.run_id)}

@@ -28,6 +28,8 @@ def test_an_export_exists_and_names_the_scorer_of_every_target(sample_pipeline):
     params = yaml.safe_load((sample_pipeline / "params.yaml").read_text())
     ingest = json.loads((sample_pipeline / "reports" / "ingest.json").read_text())
     assert ingest["anonymous"] == 590 and ingest["reconciled"] is True
+    drift = json.loads((latest / "drift.json").read_text())
+    assert drift["over_limit"] == []  # a real shop scores without a drift refusal
     for target in TARGETS:
         report = json.loads(
             (sample_pipeline / "reports" / "evaluate" / f"{target}.json").read_text()

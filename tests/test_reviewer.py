@@ -118,5 +118,5 @@ def test_segment_report_is_self_contained_html(pipeline):
     assert report.startswith("<!doctype html>") and "Segment report as of" in report
     assert "data:image/png;base64," in report and "Model quality" in report
     assert "http://" not in report and "https://" not in report  # nothing to fetch
-    assert 'alt="cltv calibration by decile"' in report
-    assert "Top drivers per segment" in report and "<td>propensity</td>" in report
+    assert 'alt="cltv: predicted and actual spend by decile"' in report
+    assert "Why customers are in each segment" in report and "Suggested action" in report

@@ -108,19 +108,32 @@ def test_every_export_has_groups_and_activation_files_hold_no_control_customer(p
     assert all(
         row["mde_purchase_rate"] is None or row["mde_purchase_rate"] > 0 for row in power.values()
     )
-    assert "what a campaign could show" in (folder / "report.html").read_text()
+    assert "minimum detectable effect" in (folder / "report.html").read_text()
     measured = json.loads((pipeline / "reports" / "measurement.json").read_text())
     assert measured["status"] == "too early" and "no events after" in measured["note"]
 
 
+def test_plain_score_passes_the_drift_guard_on_the_default_data(pipeline):
+    """The shop has aged since the models' holdout cutoffs (a year for a 365-day CLTV): healthy
+    data, so a batch job's plain `segments score` exports without --allow-drift."""
+    result = run_in([SEGMENTS, "score"], pipeline)
+    assert result.returncode == 0, result.stderr
+    drift = json.loads((_latest(pipeline) / "drift.json").read_text())
+    assert drift["refusals"] == [] and drift["allowed"] is False
+    for target in TARGETS:
+        assert drift[target]["reference_cutoff"] < _latest(pipeline).name
+        assert drift[target]["prediction_psi"] is not None
+        assert drift[target]["data"]["current"]["events"]["purchase"] > 0
+
+
 def test_rescoring_the_same_inputs_is_idempotent(pipeline):
     # Earlier tests may move the registry aliases, so score once to settle, then once more.
-    first = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)  # as the DVC stage runs it
+    first = run_in([SEGMENTS, "score"], pipeline)  # as the DVC stage runs it
     assert first.returncode == 0, first.stderr
     folder = _latest(pipeline)
     manifest = (folder / "manifest.json").read_text()
     digests = {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()}
-    again = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)
+    again = run_in([SEGMENTS, "score"], pipeline)
     assert again.returncode == 0, again.stderr
     assert "(unchanged)" in again.stderr
     assert (folder / "manifest.json").read_text() == manifest
@@ -181,9 +194,9 @@ def test_explain_prints_scores_segment_and_reasons(pipeline):
 def test_an_earlier_export_then_a_migration(pipeline):
     latest = _latest(pipeline).name
     earlier = (pd.Timestamp(latest) - pd.Timedelta(days=30)).strftime("%Y-%m-%d")
-    result = run_in([SEGMENTS, "score", "--as-of", earlier, "--allow-drift"], pipeline)
+    result = run_in([SEGMENTS, "score", "--as-of", earlier], pipeline)
     assert result.returncode == 0, result.stderr
-    result = run_in([SEGMENTS, "score", "--allow-drift"], pipeline)
+    result = run_in([SEGMENTS, "score"], pipeline)
     assert result.returncode == 0, result.stderr
     folder = pipeline / "exports" / latest
     summary = json.loads((folder / "migration" / "summary.json").read_text())
