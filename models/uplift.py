@@ -24,6 +24,7 @@ are saved as XGBoost JSON and a JSON of settings (`learner_state`), never pickle
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,6 @@ from sklearn.base import BaseEstimator
 
 from features.targets import ORDER, TARGETS, UPLIFT_COLUMNS
 from models.qini import compare_rankings, qini_table
-from models.uplift_rules import UpliftExportRules
 
 UPLIFT_TIERS = ("high", "medium", "low", "negative")
 NO_TIER = "n/a"
@@ -213,7 +213,15 @@ def train_uplift(
 # --- tiers in the next export --------------------------------------------------------------------
 
 
-def uplift_tiers(uplift: pd.Series, rules: UpliftExportRules) -> pd.Series:
+class UpliftTierRules(Protocol):
+    """What the tiers read (params.yaml ``score.uplift``, `pipelines.config_score`)."""
+
+    high_share: float  # top share of customers by uplift (if positive): high
+    medium_share: float  # the next share (if positive): medium
+    negative_below: float  # uplift below this: negative (contact puts them off)
+
+
+def uplift_tiers(uplift: pd.Series, rules: UpliftTierRules) -> pd.Series:
     """high / medium by rank among all customers (positive uplift only), negative below
     ``negative_below``, low otherwise; ``n/a`` where there is no uplift."""
     rank = uplift.rank(ascending=False, method="first") / max(len(uplift), 1)

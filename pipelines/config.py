@@ -16,8 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from features.contract import EVENT_COLUMNS, EVENT_TYPES
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
-from models.uplift_rules import UpliftParams
-from pipelines.config_score import CampaignParams, ScoreParams, Strict
+from pipelines.config_score import CampaignParams, ScoreParams, Strict, UpliftParams
 from synthetic.shop import ShopSpec
 
 

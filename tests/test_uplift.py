@@ -20,7 +20,7 @@ from models.uplift import (
     train_uplift,
     uplift_tiers,
 )
-from models.uplift_rules import UpliftExportRules
+from pipelines.config_score import UpliftExportRules
 from synthetic.campaign import HETEROGENEOUS_PURCHASE_EFFECTS, CampaignSpec, example_export
 from tests.uplift_campaigns import simulated
 
