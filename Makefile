@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help env repro test browser report-png lint format bench-generate bench-ingest bench-features bench-score bench-measurement bench-real compare-cltv mlflow-ui lock clean
+.PHONY: help env repro test browser report-png lint format bench-generate bench-ingest bench-features bench-score bench-measurement bench-uplift bench-real compare-cltv mlflow-ui lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench-score: $(STAMP) ## Benchmark scoring + exact SHAP reasons for 1M customers
 
 bench-measurement: $(STAMP) ## Coverage of measured campaign lifts over 100 seeded campaigns: reports/bench_measurement.json
 	$(PY) scripts/bench_measurement.py --seeds 100
+
+bench-uplift: $(STAMP) ## Held-out Qini of the uplift learners over 20 seeded campaigns per scenario: reports/bench_uplift.json
+	$(PY) scripts/bench_uplift.py --seeds 20
 
 bench-real: $(STAMP) ## Whole pipeline on the real Online Retail II data (full, sample, 9 months): reports/bench_real.json
 	$(PY) scripts/bench_real.py

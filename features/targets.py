@@ -197,11 +197,16 @@ def target_names() -> tuple[str, ...]:
     return tuple(TARGETS)
 
 
+# Export columns that are not a target's: the uplift of a model learned from a past campaign
+# (`models.uplift`), appended after `group` in schema 1.2 (empty without such a model).
+UPLIFT_COLUMNS, UPLIFT_SINCE_SCHEMA = ("uplift", "uplift_tier"), "1.2"
+
+
 def schema_version() -> str:
-    """The export schema: 1.0 plus one minor version per target added since (columns appended)."""
-    return max(
-        (t.since_schema for t in TARGETS.values()), key=lambda v: tuple(map(int, v.split(".")))
-    )
+    """The export schema: 1.0 plus one minor version per target, or other column set, added
+    since (columns appended)."""
+    versions = [t.since_schema for t in TARGETS.values()] + [UPLIFT_SINCE_SCHEMA]
+    return max(versions, key=lambda v: tuple(map(int, v.split("."))))
 
 
 def tier_columns() -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.targets import activation_columns
+from features.targets import UPLIFT_COLUMNS, activation_columns
 from models.control import CONTROL, TARGET
 
 
@@ -20,6 +20,12 @@ def with_consent(segments: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
     return segments.assign(
         marketing_consent=segments["customer_id"].map(consent).astype("boolean").to_numpy()
     )
+
+
+def activation_file_columns() -> tuple[str, ...]:
+    """Each target's campaign columns (`features.targets.activation_columns`), then the uplift
+    tier (schema 1.2; ``n/a`` without an uplift model), so a campaign can skip sleeping dogs."""
+    return (*activation_columns(), UPLIFT_COLUMNS[1])
 
 
 def consented(segments: pd.DataFrame) -> pd.Series:
@@ -39,7 +45,7 @@ def activation_lists(segments: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], i
     how many customers were left out for want of consent."""
     activated = segments[consented(segments) & (segments["group"] == TARGET)]
     lists = {
-        name: group[list(activation_columns())]
+        name: group[list(activation_file_columns())]
         for name, group in activated.groupby("segment", sort=True)
     }
     return lists, int((~consented(segments)).sum())

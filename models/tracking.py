@@ -213,17 +213,48 @@ def lift_metrics(result: dict) -> dict[str, float]:
     return metrics
 
 
+def _export_tags(artifact_root: Path, as_of: str) -> dict[str, str]:
+    """Tags nesting a run under the scoring run of the export of ``as_of`` (when in the store)."""
+    parent = export_run_id(artifact_root, as_of)
+    tags = {"export_as_of": as_of, "export_run_id": parent or "unknown"}
+    return tags | ({"mlflow.parentRunId": parent} if parent else {})
+
+
 def log_measurement_run(artifact_root: Path, result: dict, files: list[Path]) -> str:
     """A run for one measurement of an export, nested under the export's scoring run when the
     store has it: the window, the lifts overall and per segment, and the result files."""
-    parent = export_run_id(artifact_root, result["as_of"])
-    tags = {"export_as_of": result["as_of"], "export_run_id": parent or "unknown"}
-    if parent:
-        tags["mlflow.parentRunId"] = parent
+    tags = _export_tags(artifact_root, result["as_of"])
     name = f"measure-{result['as_of']}-until-{result['until']}"
     with mlflow.start_run(run_name=name, tags=tags) as run:
         mlflow.log_params({k: result[k] for k in ("as_of", "until", "window_days", "status")})
         mlflow.log_metrics(lift_metrics(result))
         for path in files:
             mlflow.log_artifact(str(path))
+        return run.info.run_id
+
+
+def ranking_metrics(rankings: dict) -> dict[str, float]:
+    """``qini/<ranking>`` with its bounds, its difference from the propensity ranking with its
+    bounds, and ``uplift_at_<k>/<ranking>``, for every ranking judged."""
+    metrics = {}
+    for name, part in rankings.items():
+        for key in ("qini", "qini_minus_propensity"):
+            low, high = part[f"{key}_ci"]
+            metrics |= {f"{key}/{name}": part[key]}
+            metrics |= {f"{key}_low/{name}": low, f"{key}_high/{name}": high}
+        for k, value in part["uplift_at_k"].items():
+            metrics[f"uplift_at_{k.rstrip('%')}pct/{name}"] = value["uplift"]
+    return metrics
+
+
+def log_uplift_run(artifact_root: Path, report: dict, params: dict, folder: Path) -> str:
+    """A run for an uplift model learned from the campaign on an export, nested under the
+    export's scoring run when the store has it: settings, every ranking's held-out Qini with its
+    intervals, and the folder (report, Qini curves and plot, the model as JSON)."""
+    tags = _export_tags(artifact_root, report["as_of"]) | {"chosen": report["chosen"]}
+    name = f"uplift-{report['as_of']}-until-{report['until']}"
+    with mlflow.start_run(run_name=name, tags=tags) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(ranking_metrics(report["rankings"]))
+        mlflow.log_artifacts(str(folder), "uplift")
         return run.info.run_id

@@ -1,4 +1,4 @@
-"""The ``segments`` command: pipeline stages and, later, scoring and export for batch jobs."""
+"""The ``segments`` command: stages, scoring and export for batch jobs, measurement, erasure."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from rich.console import Console
 from features.ingest import IngestError
 from pipelines.exits import EXIT_INPUT_REFUSED, EXIT_NOT_FOUND, ScoringError
 
-app = typer.Typer(
-    name="segments",
-    help="Predictive customer segmentation: churn risk, future value and purchase propensity.",
-    no_args_is_help=True,
-    add_completion=False,
-)
+_HELP = "Predictive customer segmentation: churn risk, future value and purchase propensity."
+app = typer.Typer(name="segments", help=_HELP, no_args_is_help=True, add_completion=False)
 _err = Console(stderr=True)
 
 ParamsOption = typer.Option(Path("params.yaml"), "--params", help="Parameters file.")
 QuietOption = typer.Option(False, "--quiet", help="Only errors: no progress bars or summaries.")
+ExportOption = typer.Option(None, "--export", help="As-of date of the export (default: latest).")
+UntilOption = typer.Option(None, "--until", help="Last day measured (default: the last event).")
+EventsOption = typer.Option(None, "--events", help="Validated data (default: paths.validated_dir).")
+ContactedOption = typer.Option(None, "--contacted", help="CSV of the customer_id contacted.")
 
 
 def _refused(error: ScoringError) -> typer.Exit:
@@ -110,16 +110,10 @@ def explain(
 
 @app.command()
 def measure(
-    export: str = typer.Option(
-        None, "--export", help="As-of date of the export (default: latest)."
-    ),
-    until: str = typer.Option(None, "--until", help="Last day measured (default: the last event)."),
-    contacted: Path = typer.Option(
-        None, "--contacted", help="CSV of the customer_id actually contacted (default: all)."
-    ),
-    events: Path = typer.Option(
-        None, "--events", help="Validated data folder (default: paths.validated_dir)."
-    ),
+    export: str = ExportOption,
+    until: str = UntilOption,
+    contacted: Path = ContactedOption,
+    events: Path = EventsOption,
     out: Path = typer.Option(None, "--out", help="Exports folder (default: score.exports_dir)."),
     params: Path = ParamsOption,
 ) -> None:
@@ -138,6 +132,25 @@ def measure(
         raise _refused(error) from error
     Console(width=160).print(stage.summary_table(result))
     _err.print(f"[bold]measure[/bold]: {result['status']} -> {path}", highlight=False)
+
+
+@app.command()
+def uplift(
+    export: str = ExportOption,
+    until: str = UntilOption,
+    contacted: Path = ContactedOption,
+    events: Path = EventsOption,
+    params: Path = ParamsOption,
+) -> None:
+    """Learn who the campaign on an export persuaded (target vs control) for the next export;
+    with --contacted, the uplift is per contacted customer."""
+    from pipelines import uplift as command
+    from pipelines.config import load_params
+
+    try:
+        command.show(*command.run(load_params(params), export, until, contacted, events))
+    except ScoringError as error:
+        raise _refused(error) from error
 
 
 @app.command()

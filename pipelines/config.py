@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from features.targets import TargetsParams
 from models.search_space import SearchSpace
 from pipelines.config_ingest import IngestParams, PrivacyParams
-from pipelines.config_score import CampaignParams, ScoreParams, Strict
+from pipelines.config_score import CampaignParams, ScoreParams, Strict, UpliftParams
 from synthetic.shop import ShopSpec
 
 
@@ -116,6 +116,7 @@ class Params(Strict):
     evaluate: EvaluateParams
     score: ScoreParams
     campaign: CampaignParams
+    uplift: UpliftParams
     privacy: PrivacyParams
     fairness: FairnessParams
 

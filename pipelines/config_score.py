@@ -1,8 +1,8 @@
 """The ``score`` section of ``params.yaml`` (stage `score` and `segments score`): the drift guard,
-tiers, segment rules, control groups and the report; and the ``campaign`` section, measuring
-what a campaign on an export added. `pipelines.config` reads the whole file; this holds the part
-that grows with the scoring policy. Light imports only, like
-`pipelines.config`."""
+tiers, segment rules, control groups, the uplift columns and the report; the ``campaign``
+section, measuring what a campaign on an export added; and ``uplift``, learning from it.
+`pipelines.config` reads the whole file; this holds the part that grows with the scoring policy.
+Light imports only, like `pipelines.config`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,34 @@ class ControlParams(Strict):
     order_value_cv: float = Field(ge=0.0)  # power: spread of spend given a purchase
 
 
+class UpliftLearnerParams(Strict):
+    """XGBoost settings of every model of the T- and X-learners."""
+
+    n_estimators: int = Field(ge=1)
+    max_depth: int = Field(ge=1)
+    learning_rate: float = Field(gt=0.0)
+    min_child_weight: float = Field(ge=0.0)  # the control group is small
+    subsample: float = Field(gt=0.0, le=1.0)
+
+
+class UpliftParams(Strict):
+    """Learning uplift from a measured campaign (``segments uplift``)."""
+
+    holdout_share: float = Field(gt=0.0, lt=1.0)  # of each group, to judge
+    n_bootstrap: int = Field(ge=20)  # resamples of the Qini intervals
+    ks: tuple[float, ...]  # uplift at the top k share of customers
+    learner: UpliftLearnerParams
+
+
+class UpliftExportRules(Strict):
+    """The uplift model an export uses and its tiers (`models.uplift.uplift_tiers`)."""
+
+    model: Path | None = None  # a folder `segments uplift` wrote; None: uplift empty, tier n/a
+    high_share: float = Field(ge=0.0, le=1.0)  # top share (if positive): high
+    medium_share: float = Field(ge=0.0, le=1.0)  # the next share: medium
+    negative_below: float = Field(le=0.0)  # below: negative (do not contact)
+
+
 class ScoreParams(Strict):
     model_alias: str
     top_k_reasons: int = Field(ge=1, le=10)
@@ -61,6 +89,7 @@ class ScoreParams(Strict):
     tiers: TierRules
     segments: list[SegmentRule]
     control: ControlParams
+    uplift: UpliftExportRules  # the uplift model of the export and its tiers
     report: ReportParams
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ EXIT_OK, EXIT_NOT_FOUND, EXIT_INPUT_REFUSED = 0, 1, 2
 EXIT_NO_MODEL, EXIT_SCHEMA, EXIT_NO_DATA, EXIT_DRIFT, EXIT_UNWRITABLE = 3, 4, 5, 6, 7
 EXIT_BUSY = 8
 EXIT_UNSAFE_MODEL = 9
-EXIT_TOO_EARLY, EXIT_NOT_MEASURABLE = 10, 11
+EXIT_TOO_EARLY, EXIT_NOT_MEASURABLE, EXIT_NO_UPLIFT_MODEL = 10, 11, 12
 
 MEANINGS = {
     EXIT_OK: "success",
@@ -27,7 +27,9 @@ MEANINGS = {
     EXIT_BUSY: "score: another export is being written to this folder",
     EXIT_UNSAFE_MODEL: "score: the registered model is not in the JSON format this version loads",
     EXIT_TOO_EARLY: "measure: too early (no events after the as-of, or under campaign.min_days)",
-    EXIT_NOT_MEASURABLE: "measure: no control group in the export, or an unusable contacted file",
+    EXIT_NOT_MEASURABLE: "measure, uplift: no control group in the export (or too few in it), or "
+    "an unusable contacted file",
+    EXIT_NO_UPLIFT_MODEL: "score: score.uplift.model names no readable uplift model",
 }
 
 

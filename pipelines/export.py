@@ -23,6 +23,7 @@ from pipelines.io import write_json, write_parquet
 SCHEMA_VERSION = schema_version()
 MANIFEST = "manifest.json"
 MEASUREMENT = "measurement"  # written later by `segments measure`, beside the export
+UPLIFT = "uplift"  # written later by `segments uplift`, beside the export
 
 
 def slug(name: str) -> str:
@@ -100,10 +101,12 @@ def publish(
 
 
 def _keep_measurements(final: Path, staging: Path) -> None:
-    """Measurements of a campaign on an earlier version of this export stay with its date (each
-    names the segments file it measured); they are not part of the export's checksums."""
-    if (final / MEASUREMENT).is_dir():
-        shutil.copytree(final / MEASUREMENT, staging / MEASUREMENT)
+    """Measurements of a campaign on an earlier version of this export, and the uplift model
+    learned from it, stay with its date (each names the export it read); they are not part of
+    the export's checksums."""
+    for name in (MEASUREMENT, UPLIFT):
+        if (final / name).is_dir():
+            shutil.copytree(final / name, staging / name)
 
 
 def _existing_checksums(folder: Path) -> dict | None:

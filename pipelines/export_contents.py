@@ -22,6 +22,7 @@ from pipelines.config import Params
 from pipelines.files import kept_secret
 from pipelines.inputs import sensitive_attributes
 from pipelines.report import segment_report
+from pipelines.uplift_model import with_uplift
 
 COUNTED = ("segment", *tier_columns(), "rfm_group")  # manifest counts per value
 
@@ -78,13 +79,16 @@ def fairness_audit(params: Params, segments: pd.DataFrame) -> dict:
     return audit_export(segments, attributes, absent, settings)
 
 
-def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str):
-    """Tables and documents of the export, plus its manifest body and the migration result."""
+def assemble(
+    params: Params, segments: pd.DataFrame, drift: dict, champions, as_of: str, uplift=None
+):
+    """Tables and documents of the export, plus its manifest body and the migration result.
+    ``uplift``: the uplift model (`pipelines.uplift_model.load_for_export`), or None."""
     customers = pd.read_parquet(params.paths.validated_dir / "customers.parquet")
     segments = with_consent(segments, customers)
     rules = params.score.control
     groups = assign_groups(segments, control_salt(params), as_of, rules.share, rules.mode)
-    segments = segments.assign(group=groups.to_numpy())
+    segments, uplifted = with_uplift(params, segments.assign(group=groups.to_numpy()), uplift)
     lists, excluded = activation_lists(segments)
     control, power = control_and_power(params, segments)
     tables = {"segments.parquet": segments} | (
@@ -112,6 +116,7 @@ def assemble(params: Params, segments: pd.DataFrame, drift: dict, champions, as_
         "counts": {c: segments[c].value_counts().sort_index().to_dict() for c in COUNTED},
         "excluded_from_activation_no_consent": excluded,
         **control,
+        "uplift": uplifted,
         "drift_over_limit": drift["over_limit"],
         "drift_allowed": drift["allowed"],
         **about,

@@ -12,26 +12,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from features.targets import NO_ORDER
 from models import tracking
-from models.control import outcome_targets
 from models.measurement import (
-    MeasureRules,
     customer_outcomes,
     measure,
     summary_frame,
     window_status,
 )
+from pipelines.campaign_inputs import (
+    campaign_window,
+    export_folder,
+    measure_rules,
+    population,
+    read_contacted,
+)
 from pipelines.config import Params, load_params
-from pipelines.exits import EXIT_NOT_FOUND, EXIT_NOT_MEASURABLE, EXIT_TOO_EARLY, ScoringError
-from pipelines.io import last_event_time, read_events_between, write_json
+from pipelines.exits import EXIT_TOO_EARLY, ScoringError
+from pipelines.io import write_json
 from reporting.measurement import measurement_page
 
-EVENT_COLUMNS = ["customer_id", "event_time", "event_type", "order_id", "amount"]
 POPULATION = "Consenting customers of the export (who a campaign could reach), in the group drawn"
 METHOD = (
     "Differences of means: Newcombe's hybrid score interval for rates, Welch's t interval for "
@@ -42,69 +44,14 @@ METHOD = (
 )
 
 
-def rules(params: Params) -> MeasureRules:
-    churn = outcome_targets()[NO_ORDER].name
-    return MeasureRules(
-        confidence=params.campaign.confidence,
-        min_days=params.campaign.min_days,
-        min_group_customers=params.campaign.min_group_customers,
-        churn_horizon_days=params.targets.horizons()[churn],
-        cost_per_contact=params.campaign.cost_per_contact,
-    )
-
-
-def export_folder(exports_dir: Path, as_of: str | None) -> Path:
-    folder = Path(exports_dir) / (as_of or "latest")
-    if not (folder / "manifest.json").exists():
-        raise ScoringError(
-            EXIT_NOT_FOUND, f"no export at {folder}", "run `segments score`, or check --export"
-        )
-    return folder.resolve()
-
-
-def population(folder: Path) -> pd.DataFrame:
-    """The customers a campaign could reach (consenting), with segment, group and whether the
-    churn model covers them."""
-    churn = outcome_targets()[NO_ORDER].score_column
-    segments = pd.read_parquet(folder / "segments.parquet")
-    if "group" not in segments:
-        raise ScoringError(
-            EXIT_NOT_MEASURABLE,
-            f"{folder / 'segments.parquet'}: no `group` column (an export made before control "
-            "groups), so there is no control group to compare with",
-            "measure an export made by this version of `segments score`",
-        )
-    reach = segments[segments["marketing_consent"].fillna(False).astype(bool)]
-    return reach[["customer_id", "segment", "group"]].assign(
-        churn_eligible=reach[churn].notna().to_numpy()
-    )
-
-
-def read_contacted(path: Path | None) -> set | None:
-    if path is None:
-        return None
-    try:
-        return set(pd.read_csv(path, dtype=str, usecols=["customer_id"])["customer_id"])
-    except (OSError, ValueError) as error:
-        raise ScoringError(
-            EXIT_NOT_MEASURABLE,
-            f"{path}: cannot read a `customer_id` column of contacted customers ({error})",
-            "pass a CSV with a customer_id column, like the activation files",
-        ) from error
-
-
 def measure_export(params: Params, folder: Path, until=None, contacted=None, events_dir=None):
     """The measurement document of the export in ``folder`` up to the day ``until``."""
-    events_dir = Path(events_dir or params.paths.validated_dir) / "events"
     manifest = json.loads((folder / "manifest.json").read_text())
-    start, last = pd.Timestamp(folder.name, tz="UTC"), last_event_time(events_dir)
-    until = until or params.campaign.until or f"{last if last is not None else start:%Y-%m-%d}"
-    end = pd.Timestamp(until, tz="UTC") + pd.Timedelta(days=1)
-    days, settings = (end - start).days, rules(params)
-    events = read_events_between(events_dir, start, max(end, start), EVENT_COLUMNS)
+    window = campaign_window(params, folder, until, events_dir)
+    days, settings, events = window.days, measure_rules(params), window.events
     doc = {
         "as_of": folder.name,
-        "until": until,
+        "until": window.until,
         "window_days": days,
         "events_read": len(events),
         "confidence": settings.confidence,

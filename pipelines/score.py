@@ -25,6 +25,7 @@ from pipelines.inputs import feature_rules
 from pipelines.locking import only_writer
 from pipelines.progress import Steps, progress_bar
 from pipelines.scoring_inputs import add_bgnbd, model_input, scoring_features
+from pipelines.uplift_model import load_for_export
 
 _FIRST, *_OTHERS = SCORE_COLUMNS  # the order models.scoring explains the targets in
 STEPS = (  # what run() shows on its progress bar, in order: one done() each
@@ -119,13 +120,16 @@ def run(
     with progress_bar(console) as bar:
         steps = Steps(bar, "score", STEPS)
         champions = load_models(alias or params.score.model_alias, params)
+        uplift = load_for_export(params)
         steps.done()
         features, cutoff, drift = _features(params, champions, as_of, allow_drift, steps)
         _warn_drift(console, drift, champions)
         steps.done()
         segments = score_all(params, features, champions, lambda _target: steps.done())
         as_of_text = f"{cutoff:%Y-%m-%d}"
-        tables, documents, body, moved = assemble(params, segments, drift, champions, as_of_text)
+        tables, documents, body, moved = assemble(
+            params, segments, drift, champions, as_of_text, uplift
+        )
         folder, changed = _publish(params, as_of_text, tables, documents, body)
         steps.done()
         if changed:

@@ -13,8 +13,9 @@ validated layer stays as DVC made it:
 Also written: ``contacted.csv`` (who the campaign reached) and ``truth.parquet`` (per customer:
 probabilities and expected revenue without and with contact, the injected uplift, the kind of
 customer, whether contacted, the drawn orders and revenue), the ground truth an uplift model is
-checked against, and ``injected.json``, the mean injected effects per segment among consenting
-customers (what the measurement should recover).
+checked against (``--effects heterogeneous``: larger effects to learn targeting from, see
+README "Uplift targeting"), and ``injected.json``, the mean injected effects per segment among
+consenting customers (what the measurement should recover).
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ import pyarrow.dataset as ds
 from features.contract import EVENT_TYPES
 from pipelines.config import load_params
 from pipelines.io import read_events_between, write_events_by_month
-from synthetic.campaign import CampaignSpec, simulate_campaign
+from synthetic.campaign import (
+    DEFAULT_PURCHASE_EFFECTS,
+    HETEROGENEOUS_PURCHASE_EFFECTS,
+    CampaignSpec,
+    simulate_campaign,
+)
+
+EFFECTS = {  # --effects: the purchase effects per segment injected
+    "default": DEFAULT_PURCHASE_EFFECTS,
+    "heterogeneous": HETEROGENEOUS_PURCHASE_EFFECTS,  # larger; sleeping dogs = likeliest buyers
+    "none": {},
+}
 
 
 def mean_order_values(validated: Path, segments: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -69,13 +81,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--reach", type=float, default=0.9, help="share of the list contacted")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--effects", choices=sorted(EFFECTS), default="default")
     args = parser.parse_args()
     params = load_params(args.params)
     folder = (params.score.exports_dir / (args.export or "latest")).resolve()
     segments = pd.read_parquet(folder / "segments.parquet")
     as_of = pd.Timestamp(folder.name, tz="UTC")
     order_value = mean_order_values(params.paths.validated_dir, segments, as_of)
-    spec = CampaignSpec(days=args.days, reach=args.reach)
+    spec = CampaignSpec(days=args.days, reach=args.reach, purchase_effects=EFFECTS[args.effects])
     truth, outcomes, events = simulate_campaign(segments, spec, order_value, args.seed)
     append_events(params.paths.validated_dir, args.out / "validated", events)
     truth = truth.assign(**outcomes.drop(columns="customer_id"))

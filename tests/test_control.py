@@ -34,6 +34,7 @@ def export() -> pd.DataFrame:
         propensity_tier="low",
         value_level="LOW",
         expected_next_order_date="2026-01-05",
+        uplift_tier="n/a",
         marketing_consent=True,
     )
 
@@ -137,7 +138,8 @@ def test_an_assembled_export_holds_groups_power_and_no_control_customer_in_activ
     activated = pd.concat(f for name, f in tables.items() if name.startswith("activation/"))
     held_out = set(segments.loc[segments["group"] == CONTROL, "customer_id"])
     assert held_out and not set(activated["customer_id"]) & held_out
-    assert tuple(activated.columns) == activation_columns()
+    assert tuple(activated.columns) == (*activation_columns(), "uplift_tier")
+    assert segments["uplift"].isna().all() and body["uplift"]["model"] is None  # no uplift model
     assert len(activated) == int(
         (segments["marketing_consent"] & segments["group"].eq(TARGET)).sum()
     )

@@ -154,7 +154,9 @@ def test_next_order_is_censored_judged_by_concordance_and_exported_with_a_date(p
     assert report["headline_metric"] == "concordance" and served["concordance"]["value"] > 0.5
     assert 0 <= served["median_coverage"]["value"] <= 1
     segments, manifest = read_latest(pipeline / "exports")
-    assert manifest["schema_version"] == "1.1"
+    assert manifest["schema_version"] == "1.2"
+    assert list(segments.columns[-2:]) == ["uplift", "uplift_tier"]  # no uplift model: empty
+    assert segments["uplift"].isna().all() and manifest["uplift"]["model"] is None
     days = segments["next_order_days"]
     assert days.notna().all() and (days > 0).all()
     ends = pd.to_datetime(segments["as_of"]) + pd.to_timedelta(days, unit="D")

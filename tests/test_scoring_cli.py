@@ -1,7 +1,7 @@
 """The batch-job contract: `segments score` / `segments explain` on a pipeline built by `dvc repro`.
 
 Exit codes: 0 success; 3 no model under the alias; 4 schema mismatch; 5 empty or insufficient data;
-6 drift refusal; 7 unwritable output.
+6 drift refusal; 7 unwritable output; 10 no readable uplift model.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from features.targets import TARGETS, activation_columns, tier_columns
+from models.activation import activation_file_columns
 from pipelines.files import sha256_file
 from tests.conftest import run_in
 
@@ -76,7 +78,8 @@ def test_manifest_checksums_counts_and_consent(pipeline):
     assert manifest["excluded_from_activation_no_consent"] == len(no_consent) > 0
     activated = pd.concat(pd.read_csv(p) for p in (folder / "activation").glob("*.csv"))
     assert activated["customer_id"].is_unique
-    assert tuple(activated.columns) == activation_columns()
+    assert tuple(activated.columns) == activation_file_columns()
+    assert tuple(activated.columns[:-1]) == activation_columns()  # then uplift_tier
     assert not (set(activated["customer_id"]) & no_consent)
     held_out = set(segments.loc[segments["group"] == "control", "customer_id"])
     assert len(activated) == len(segments) - len(no_consent | held_out)
@@ -135,6 +138,42 @@ def test_rescoring_the_same_inputs_is_idempotent(pipeline):
     assert "(unchanged)" in again.stderr
     assert (folder / "manifest.json").read_text() == manifest
     assert {p.name: sha256_file(p) for p in folder.rglob("*") if p.is_file()} == digests
+
+
+def test_an_uplift_model_fills_the_uplift_columns_and_a_missing_one_is_refused(pipeline, tmp_path):
+    from models.uplift import UpliftLearner, design_categories, uplift_design
+    from pipelines.uplift_model import save_uplift
+
+    segments = pd.read_parquet(_latest(pipeline) / "segments.parquet")
+    rng = np.random.default_rng(0)  # a campaign that moved the likelier half of customers
+    treated = rng.random(len(segments)) < 0.9
+    rate = segments["purchase_probability"].to_numpy()
+    bought = rng.random(len(segments)) < rate + 0.2 * treated * (rate > np.median(rate))
+    categories = design_categories(segments)
+    X = uplift_design(segments, categories)
+    learner = UpliftLearner(method="t", n_estimators=20).fit(X, treated, bought)
+    about = {"beats_random": True, "categories": categories, "scale": 1.0, "unit": "test"}
+    save_uplift(learner, about, tmp_path / "uplift")
+
+    def use(model):
+        return lambda params: params["score"]["uplift"].update(model=str(model))
+
+    params = _variant(pipeline, "uplift", use(tmp_path / "uplift"))
+    args = [SEGMENTS, "score", "--allow-drift", "--params", str(params)]
+    result = run_in([*args, "--out", str(tmp_path / "exports")], pipeline)
+    assert result.returncode == 0, result.stderr
+    folder = (tmp_path / "exports" / "latest").resolve()
+    out = pd.read_parquet(folder / "segments.parquet")
+    assert list(out.columns[-2:]) == ["uplift", "uplift_tier"] and out["uplift"].notna().all()
+    assert set(out["uplift_tier"]) <= {"high", "medium", "low", "negative"}
+    assert (out["uplift_tier"] == "high").any()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["uplift"]["used"] and len(manifest["uplift"]["sha256"]) == 64
+    assert manifest["schema_version"] == "1.2"
+    missing = _variant(pipeline, "uplift-missing", use(tmp_path / "nowhere"))
+    args = [SEGMENTS, "score", "--allow-drift", "--params", str(missing)]
+    result = run_in([*args, "--out", str(tmp_path / "other")], pipeline)
+    assert result.returncode == 12 and "no readable uplift model" in " ".join(result.stderr.split())
 
 
 def test_explain_prints_scores_segment_and_reasons(pipeline):

@@ -34,6 +34,7 @@ def _segments() -> pd.DataFrame:
             "value_level": ["LOW", "HIGH", "LOW", "MEDIUM"],
             "expected_next_order_date": pd.to_datetime(["2026-01-05"] * 4),
             "predicted_cltv": [1.0, 2.0, 3.0, 4.0],
+            "uplift_tier": ["high", "negative", "n/a", "low"],
         }
     )
 
@@ -53,5 +54,5 @@ def test_activation_lists_hold_consenting_target_customers_per_segment_in_name_o
     lists, excluded = activation_lists(segments)
     assert list(lists) == ["Win back"] and excluded == 2
     columns = ["customer_id", "segment", "churn_tier", "propensity_tier", "value_level"]
-    expected = segments.loc[[0, 2], [*columns, "expected_next_order_date"]]
+    expected = segments.loc[[0, 2], [*columns, "expected_next_order_date", "uplift_tier"]]
     assert_frame_equal(lists["Win back"], expected)

@@ -65,7 +65,7 @@ def test_params_must_name_exactly_the_registered_targets(tmp_path):
 
 
 def test_schema_1_0_targets_keep_their_columns_before_lifecycle():
-    from features.targets import schema_version
+    from features.targets import UPLIFT_SINCE_SCHEMA, schema_version
 
     assert EXPORT_COLUMNS[:12] == (
         "customer_id",
@@ -82,7 +82,8 @@ def test_schema_1_0_targets_keep_their_columns_before_lifecycle():
         "rfm_group",
     )
     later = [t for t in TARGETS.values() if t.since_schema != "1.0"]
-    assert schema_version() == ("1.0" if not later else max(t.since_schema for t in later))
+    versions = [t.since_schema for t in later] + [UPLIFT_SINCE_SCHEMA]
+    assert schema_version() == max(versions) == "1.2"
 
 
 def test_a_new_targets_tier_and_campaign_columns_come_from_its_registry_entry(monkeypatch):
