@@ -229,3 +229,13 @@ def no_unpickling(monkeypatch):
         (joblib, "load"),
     ):
         monkeypatch.setattr(module, name, refuse)
+
+
+@pytest.fixture(autouse=True)
+def _pipeline_store(request):
+    """Point MLflow at the pipeline's store before each test that reads it: a test run in
+    process (`segments measure`, `segments uplift`) points the global URIs at its own store."""
+    if "pipeline" in request.fixturenames:
+        store = f"sqlite:///{request.getfixturevalue('pipeline') / 'mlflow.db'}"
+        mlflow.set_tracking_uri(store)
+        mlflow.set_registry_uri(store)
