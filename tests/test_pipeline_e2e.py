@@ -190,5 +190,10 @@ def test_fairness_is_audited_for_every_target_logged_and_exported(pipeline):
     report = (folder / "report.html").read_text()
     assert 'id="fairness"' in report and "Served models on the holdout" in report
     scoring = client.get_experiment_by_name(f"{MODEL_PREFIX}scoring")
-    run = client.search_runs([scoring.experiment_id], max_results=1)[0]
+    run = client.search_runs(  # the newest export's run (measurements log there too)
+        [scoring.experiment_id],
+        "attributes.run_name LIKE 'score-%'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )[0]
     assert "fairness.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
