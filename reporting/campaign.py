@@ -10,11 +10,6 @@ import pandas as pd
 from reporting import formats
 from reporting.page import table
 
-
-def table_of(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.4g}", escape=True)
-
-
 NO_CONTROL = "no control customers in this segment"
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
+
 from models.measurement import summary_frame
-from reporting.campaign import table_of
 from reporting.page import STYLE
+
+
+def table_of(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, float_format=lambda v: f"{v:,.4g}", escape=True)
 
 
 def measurement_body(result: dict) -> str:
